@@ -1,0 +1,29 @@
+package litengine
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// SearchKey folds text for matching: NFKC compatibility forms, no diacritics,
+// Unicode case folding and single spaces. "Les  Misérables" and "les miserables"
+// give the same key, and so do the composed and decomposed forms of one letter.
+func SearchKey(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFKC, cases.Fold())
+	out, _, err := transform.String(t, s)
+	if err != nil {
+		out = strings.ToLower(s)
+	}
+	return strings.Join(strings.Fields(out), " ")
+}
+
+// CleanText trims a display string, collapses runs of white space inside it and
+// puts it in NFC, so that stored titles and names are canonical.
+func CleanText(s string) string {
+	return norm.NFC.String(strings.Join(strings.Fields(s), " "))
+}

@@ -1,0 +1,47 @@
+package litengine
+
+import (
+	"context"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// User is a library member. Its ID is the user_id of the circulation batches.
+type User struct {
+	ID        int64
+	Name      string
+	Email     string
+	CreatedAt time.Time
+}
+
+// UserCreate is a new member as a client sends it.
+type UserCreate struct {
+	Name  string
+	Email string
+}
+
+// Validate cleans and checks the fields. An email must be a bare address.
+func (u *UserCreate) Validate() error {
+	u.Name = CleanText(u.Name)
+	if u.Name == "" {
+		return Errorf(EINVALID, "User name is required.")
+	}
+	u.Email = strings.TrimSpace(u.Email)
+	if u.Email != "" {
+		addr, err := mail.ParseAddress(u.Email)
+		if err != nil || addr.Address != u.Email || addr.Name != "" {
+			return Errorf(EINVALID, "%q is not a valid email address.", u.Email)
+		}
+	}
+	return nil
+}
+
+// EmailKey is the form under which emails are unique: case does not matter.
+func EmailKey(email string) string { return strings.ToLower(email) }
+
+// UserService manages members.
+type UserService interface {
+	CreateUser(ctx context.Context, u *UserCreate) (*User, error)
+	FindUserByID(ctx context.Context, id int64) (*User, error)
+}
