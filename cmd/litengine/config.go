@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/litengine/litengine"
+	"github.com/litengine/litengine/sqlite"
+)
+
+// parseFlags applies LITENGINE_* environment variables, then the command line,
+// so that a flag wins over the environment, which wins over the default.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		if v, ok := os.LookupEnv(name); ok && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("environment %s=%q: %w", name, v, e)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return fs.Parse(args)
+}
+
+func envName(flagName string) string {
+	return "LITENGINE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// effectiveConfig lists every flag's value for the start-up log, with
+// passwords in database URLs masked.
+func effectiveConfig(fs *flag.FlagSet) []any {
+	var attrs []any
+	fs.VisitAll(func(f *flag.Flag) {
+		attrs = append(attrs, f.Name, maskSecret(f.Value.String()))
+	})
+	return attrs
+}
+
+func maskSecret(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.User == nil {
+		return v
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// storeFlags are the flags of every command that opens the database.
+type storeFlags struct {
+	db          string
+	loanDays    int
+	synchronous string
+}
+
+func (s *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.db, "db", "litengine.db", "database: a SQLite file path, or a postgres:// URL")
+	fs.IntVar(&s.loanDays, "loan-days", 14, "loan period in days: due_at = borrowed_at + loan-days")
+	fs.StringVar(&s.synchronous, "sqlite-synchronous", "full", "SQLite durability: full (every commit survives power loss) or normal (faster)")
+}
+
+func (s *storeFlags) open(ctx context.Context) (litengine.Store, error) {
+	if s.loanDays < 1 || s.loanDays > 3650 {
+		return nil, fmt.Errorf("--loan-days must be between 1 and 3650, not %d", s.loanDays)
+	}
+	period := time.Duration(s.loanDays) * 24 * time.Hour
+	if isPostgresURL(s.db) {
+		return nil, fmt.Errorf("PostgreSQL is not supported by this build")
+	}
+	return sqlite.Open(ctx, s.db, sqlite.Options{LoanPeriod: period, Synchronous: s.synchronous})
+}
+
+func isPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/litengine/litengine/httpapi"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var (
+		store           storeFlags
+		addr            = fs.String("addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
+		logFormat       = fs.String("log-format", "json", "log format: json or text")
+		logLevel        = fs.String("log-level", "info", "log level: debug, info, warn or error")
+		maxBody         = fs.Int64("max-body-bytes", httpapi.DefaultLimits.MaxBodyBytes, "largest request body accepted, in bytes")
+		maxBorrow       = fs.Int("max-borrow", httpapi.DefaultLimits.MaxBorrow, "most books in one borrow request")
+		maxReturn       = fs.Int("max-return", httpapi.DefaultLimits.MaxReturn, "most loans in one return request")
+		maxInventory    = fs.Int("max-inventory", httpapi.DefaultLimits.MaxInventory, "most items in one inventory request")
+		shutdownTimeout = fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	)
+	store.register(fs)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	log, err := newLogger(stdout, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	log.Info("starting litengine", append([]any{"version", buildVersion()}, effectiveConfig(fs)...)...)
+
+	st, err := store.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	api := httpapi.NewServer(st, httpapi.Limits{
+		MaxBodyBytes: *maxBody, MaxBorrow: *maxBorrow, MaxReturn: *maxReturn, MaxInventory: *maxInventory,
+	}, log)
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second, // no slowloris: headers must arrive promptly
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	// The bound address is logged so that a caller who asked for port 0 learns the port.
+	log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler
+	switch format {
+	case "json":
+		h = slog.NewJSONHandler(w, opts)
+	case "text":
+		h = slog.NewTextHandler(w, opts)
+	default:
+		return nil, fmt.Errorf("--log-format must be json or text, not %q", format)
+	}
+	return slog.New(httpapi.LogHandler(h)), nil
+}
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	var store storeFlags
+	store.register(fs)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	st, err := store.open(ctx) // opening applies every pending migration
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(stdout, "database %s is migrated to the current schema\n", maskSecret(store.db))
+	return nil
+}

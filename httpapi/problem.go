@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/go-faster/jx"
+	"github.com/ogen-go/ogen/ogenerrors"
+	"github.com/ogen-go/ogen/validate"
+
+	"github.com/litengine/litengine"
+	"github.com/litengine/litengine/oas"
+)
+
+// statusOf maps each domain error code to its HTTP status: the one place where
+// that mapping lives.
+var statusOf = map[string]int{
+	litengine.EINVALID:     http.StatusBadRequest,
+	litengine.ENOTFOUND:    http.StatusNotFound,
+	litengine.ECONFLICT:    http.StatusConflict,
+	litengine.ETOOLARGE:    http.StatusRequestEntityTooLarge,
+	litengine.EUNAVAILABLE: http.StatusServiceUnavailable,
+	litengine.EINTERNAL:    http.StatusInternalServerError,
+}
+
+// NewError turns an error returned by a handler method into a problem. Only
+// internal errors are logged; their details never reach the client.
+func (s *Server) NewError(ctx context.Context, err error) *oas.ProblemStatusCode {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		err = &litengine.Error{Code: litengine.EUNAVAILABLE, Message: "The request was cancelled or timed out before it completed; nothing was changed."}
+	}
+	code := litengine.ErrorCode(err)
+	if code == litengine.EINTERNAL {
+		s.log.ErrorContext(ctx, "internal error", "err", err)
+	}
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	p := newProblem(ctx, status, litengine.ErrorMessage(err))
+	var e *litengine.Error
+	if errors.As(err, &e) {
+		for _, it := range e.Items {
+			item := oas.ProblemItem{Code: it.Code, Detail: it.Detail}
+			if it.Field != "" {
+				item.Pointer = oas.NewOptString(fmt.Sprintf("/%s/%d", it.Field, it.Index))
+			}
+			if it.TransactionID != "" {
+				item.TransactionID = oas.NewOptString(it.TransactionID)
+			} else if it.BookID != 0 {
+				item.BookID = oas.NewOptInt64(it.BookID)
+			}
+			p.Response.Errors = append(p.Response.Errors, item)
+		}
+	}
+	return p
+}
+
+// newProblem fills the fields every problem has.
+func newProblem(ctx context.Context, status int, detail string) *oas.ProblemStatusCode {
+	kind := strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+	p := oas.Problem{
+		Type:   "urn:litengine:problem:" + kind,
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: detail,
+	}
+	if id := RequestID(ctx); id != "" {
+		p.RequestID = oas.NewOptString(id)
+	}
+	if path := requestPath(ctx); path != "" {
+		p.Instance = oas.NewOptString(path)
+	}
+	return &oas.ProblemStatusCode{StatusCode: status, Response: p}
+}
+
+// writeProblem sends a problem outside the generated handlers.
+func writeProblem(w http.ResponseWriter, p *oas.ProblemStatusCode) {
+	e := jx.GetEncoder()
+	defer jx.PutEncoder(e)
+	p.Response.Encode(e)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(p.StatusCode)
+	_, _ = w.Write(e.Bytes())
+}
+
+// decodeError answers requests that the generated code rejected before any
+// handler ran: malformed JSON, wrong types, unknown fields, values out of range,
+// a wrong content type or an oversized body.
+func (s *Server) decodeError(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		tooBig *http.MaxBytesError
+		ctype  *validate.InvalidContentTypeError
+		req    *ogenerrors.DecodeRequestError
+		param  *ogenerrors.DecodeParamError
+		params *ogenerrors.DecodeParamsError
+		p      *oas.ProblemStatusCode
+	)
+	switch {
+	case errors.As(err, &tooBig):
+		p = newProblem(ctx, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("The request body is larger than the limit of %d bytes.", tooBig.Limit))
+	case errors.As(err, &ctype):
+		p = newProblem(ctx, http.StatusUnsupportedMediaType,
+			fmt.Sprintf("Content-Type %q is not supported; send application/json.", ctype.ContentType))
+	case errors.As(err, &req):
+		p = newProblem(ctx, http.StatusBadRequest, "Invalid request body: "+describe(req.Err))
+	case errors.As(err, &param):
+		p = newProblem(ctx, http.StatusBadRequest,
+			fmt.Sprintf("Invalid %s parameter %q: %s", param.In, param.Name, describe(param.Err)))
+	case errors.As(err, &params):
+		p = newProblem(ctx, http.StatusBadRequest, "Invalid parameters: "+describe(params.Err))
+	default:
+		s.log.ErrorContext(ctx, "unexpected request error", "err", err)
+		p = newProblem(ctx, ogenerrors.ErrorCode(err), "The request could not be processed.")
+	}
+	writeProblem(w, p)
+}
+
+// describe makes a decoding error readable, dropping the generated code's
+// layers of "decode application/json:" context.
+func describe(err error) string {
+	if errors.Is(err, validate.ErrBodyRequired) || strings.Contains(err.Error(), "EOF") {
+		return "the body is empty or truncated JSON."
+	}
+	msg := err.Error()
+	for _, prefix := range []string{"decode application/json: ", "validate: ", "callback: "} {
+		msg = strings.ReplaceAll(msg, prefix, "")
+	}
+	return msg
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, newProblem(r.Context(), http.StatusNotFound, fmt.Sprintf("No resource at %s.", r.URL.Path)))
+}
+
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, allowed string) {
+	w.Header().Set("Allow", allowed)
+	writeProblem(w, newProblem(r.Context(), http.StatusMethodNotAllowed,
+		fmt.Sprintf("%s is not allowed on %s; allowed: %s.", r.Method, r.URL.Path, allowed)))
+}

@@ -1,0 +1,65 @@
+package httpapi
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/litengine/litengine"
+	"github.com/litengine/litengine/oas"
+)
+
+// CreateUser registers a member.
+func (s *Server) CreateUser(ctx context.Context, req *oas.UserCreate) (*oas.UserHeaders, error) {
+	u, err := s.store.CreateUser(ctx, &litengine.UserCreate{Name: req.Name, Email: req.Email.Value})
+	if err != nil {
+		return nil, err
+	}
+	return &oas.UserHeaders{Location: "/api/users/" + strconv.FormatInt(u.ID, 10), Response: toUser(u)}, nil
+}
+
+// GetUser returns a member.
+func (s *Server) GetUser(ctx context.Context, params oas.GetUserParams) (*oas.User, error) {
+	u, err := s.store.FindUserByID(ctx, params.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := toUser(u)
+	return &out, nil
+}
+
+// ListUserLoans lists a member's loans, oldest first.
+func (s *Server) ListUserLoans(ctx context.Context, params oas.ListUserLoansParams) (*oas.LoanPage, error) {
+	after, err := decodeCursor("l", params.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	limit := params.Limit.Or(20)
+	loans, err := s.store.FindLoans(ctx, litengine.LoanFilter{
+		UserID: params.ID, Status: string(params.Status.Value), AfterID: after, Limit: limit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	page := &oas.LoanPage{Items: make([]oas.Loan, len(loans))}
+	for i, l := range loans {
+		page.Items[i] = oas.Loan{
+			TransactionID: l.ID, BookID: l.BookID, UserID: l.UserID,
+			BorrowedAt: l.BorrowedAt, DueAt: l.DueAt,
+		}
+		if l.ReturnedAt != nil {
+			page.Items[i].ReturnedAt = oas.NewOptDateTime(*l.ReturnedAt)
+		}
+	}
+	if len(loans) == limit {
+		page.NextCursor = oas.NewOptString(encodeCursor("l", loans[len(loans)-1].ID))
+	}
+	return page, nil
+}
+
+func toUser(u *litengine.User) oas.User {
+	out := oas.User{ID: u.ID, Name: u.Name, CreatedAt: u.CreatedAt}
+	if u.Email != "" {
+		out.Email = oas.NewOptString(u.Email)
+	}
+	return out
+}

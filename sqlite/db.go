@@ -1,0 +1,187 @@
+// Package sqlite is LitEngine's embedded store: SQLite through a pure-Go driver,
+// so that the engine runs with no setup and no cgo.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/litengine/litengine"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options tune the store. The zero value is usable.
+type Options struct {
+	// LoanPeriod is the time from borrowing to the due date (default 14 days).
+	LoanPeriod time.Duration
+	// Now is the clock, injected so that tests can set it (default time.Now).
+	Now func() time.Time
+	// Synchronous is SQLite's synchronous pragma: "full" (default) makes every
+	// commit durable through a power loss; "normal" is faster and in WAL mode
+	// loses at most the last commits on power loss, never on a process crash.
+	Synchronous string
+	// ReadConns caps the read connections (default 2 x CPUs, at least 4).
+	ReadConns int
+}
+
+// DB is the SQLite store. Writes go through one connection, so they are
+// serialised in the process and never meet "database is locked"; reads use a
+// pool of their own and, thanks to WAL, never wait for writers.
+type DB struct {
+	writer     *sql.DB
+	reader     *sql.DB
+	loanPeriod time.Duration
+	now        func() time.Time
+}
+
+var _ litengine.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database file at path and applies the
+// migrations.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite: database path %q must not contain '?' or '#'", path)
+	}
+	sync := strings.ToLower(opts.Synchronous)
+	switch sync {
+	case "":
+		sync = "full"
+	case "full", "normal":
+	default:
+		return nil, fmt.Errorf("sqlite: synchronous must be full or normal, not %q", opts.Synchronous)
+	}
+	db := &DB{loanPeriod: opts.LoanPeriod, now: opts.Now}
+	if db.loanPeriod <= 0 {
+		db.loanPeriod = litengine.DefaultLoanPeriod
+	}
+	if db.now == nil {
+		db.now = time.Now
+	}
+
+	pragmas := url.Values{}
+	pragmas.Add("_pragma", "busy_timeout(10000)") // another process (an import) may hold the write lock for a while
+	pragmas.Add("_pragma", "journal_mode(WAL)")   // readers never block the writer nor the writer the readers
+	pragmas.Add("_pragma", "synchronous("+sync+")")
+	pragmas.Add("_pragma", "foreign_keys(ON)")
+	// BEGIN IMMEDIATE takes the write lock at the start of a write transaction,
+	// so a transaction never fails half-way when upgrading a read lock.
+	pragmas.Add("_txlock", "immediate")
+	var err error
+	if db.writer, err = sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode()); err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	db.writer.SetMaxOpenConns(1)
+	db.writer.SetMaxIdleConns(1)
+	db.writer.SetConnMaxLifetime(0)
+	db.writer.SetConnMaxIdleTime(0)
+
+	// Migrations run before the read pool opens, so its connections see the schema.
+	if err := migrate(ctx, db.writer); err != nil {
+		db.writer.Close()
+		return nil, err
+	}
+
+	pragmas.Set("_txlock", "deferred")
+	pragmas.Add("_pragma", "query_only(ON)")
+	if db.reader, err = sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode()); err != nil {
+		db.writer.Close()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	n := opts.ReadConns
+	if n <= 0 {
+		n = max(4, 2*runtime.NumCPU())
+	}
+	db.reader.SetMaxOpenConns(n)
+	db.reader.SetMaxIdleConns(n)
+	return db, nil
+}
+
+func provider(db *sql.DB) (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectSQLite3, db, sub, goose.WithDisableGlobalRegistry(true))
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	p, err := provider(db)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes both connection pools.
+func (db *DB) Close() error {
+	return errors.Join(db.reader.Close(), db.writer.Close())
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	return db.reader.PingContext(ctx)
+}
+
+// write runs fn in one write transaction stamped with the current time, and
+// commits only if fn succeeds: a failed batch leaves no trace.
+func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return classify(err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx, db.clock()); err != nil {
+		return classify(err)
+	}
+	return classify(tx.Commit())
+}
+
+// clock returns the current time in UTC, truncated to the stored precision.
+func (db *DB) clock() time.Time {
+	return db.now().UTC().Truncate(time.Second)
+}
+
+// classify turns driver errors a client can act on into domain errors, by
+// their SQLite result code.
+func classify(err error) error {
+	var se *sqlite.Error
+	if err == nil || !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_BUSY_SNAPSHOT, sqlite3.SQLITE_BUSY_TIMEOUT:
+		return &litengine.Error{Code: litengine.EUNAVAILABLE, Message: "The database is busy; retry shortly."}
+	}
+	return err
+}
+
+// isConstraint reports whether err is a violation of the given constraint kind
+// (sqlite3.SQLITE_CONSTRAINT_UNIQUE, ...).
+func isConstraint(err error, code int) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == code
+}
+
+func unix(t time.Time) int64 { return t.Unix() }
+
+func fromUnix(s int64) time.Time { return time.Unix(s, 0).UTC() }
