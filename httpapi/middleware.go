@@ -132,6 +132,11 @@ func (s *Server) withBodyLimit(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.limits.MaxBodyBytes)
+		// A body without a Content-Type is read as JSON, the only type the API
+		// speaks; a body that declares another type is refused with 415.
+		if r.ContentLength != 0 && r.Header.Get("Content-Type") == "" {
+			r.Header.Set("Content-Type", "application/json")
+		}
 		next.ServeHTTP(w, r)
 	})
 }
