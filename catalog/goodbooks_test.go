@@ -5,29 +5,18 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/litengine/litengine/internal/dataset"
 )
 
-// goodbooksPath locates goodbooks-10k's books.csv (goodbooks-10k by Zygmunt
-// Zając, https://github.com/zygmuntz/goodbooks-10k, CC BY-SA 4.0). It is shared
-// next to the repository, not copied into it: the repo lives at <root>/main and
-// the data at <root>/shared/data, unless LITENGINE_DATA_DIR says otherwise.
+// goodbooksPath locates goodbooks-10k's books.csv, shared beside the repository.
 func goodbooksPath(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("LITENGINE_DATA_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "data")
-	}
-	path := filepath.Join(dir, "goodbooks10k_books.csv")
-	if _, err := os.Stat(path); err != nil {
-		abs, _ := filepath.Abs(path)
-		t.Skipf("goodbooks-10k data not found at %s (set LITENGINE_DATA_DIR to the directory holding goodbooks10k_books.csv): %v", abs, err)
-	}
-	return path
+	return dataset.Path(t, dataset.Goodbooks)
 }
 
 // TestGoodbooks parses the real file and checks the counts its README gives.
