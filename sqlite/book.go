@@ -26,7 +26,7 @@ func (db *DB) CreateBook(ctx context.Context, in *litengine.BookCreate) (*liteng
 	}
 	var b *litengine.Book
 	err = db.write(ctx, func(tx *sql.Tx, now time.Time) error {
-		row := tx.QueryRowContext(ctx, `
+		row := db.queryRow(ctx, tx, `
 			INSERT INTO books (title, authors, isbn, published_year, search_text, totalqty, created_at, updated_at)
 			VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?)
 			RETURNING `+bookColumns,
@@ -44,7 +44,7 @@ func (db *DB) CreateBook(ctx context.Context, in *litengine.BookCreate) (*liteng
 
 // FindBookByID returns one book with its stock.
 func (db *DB) FindBookByID(ctx context.Context, id int64) (*litengine.Book, error) {
-	b, err := scanBook(db.reader.QueryRowContext(ctx, `SELECT `+bookColumns+` FROM books WHERE id = ?`, id))
+	b, err := scanBook(db.readRow(ctx, `SELECT `+bookColumns+` FROM books WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, litengine.Errorf(litengine.ENOTFOUND, "Book %d not found.", id)
 	}
@@ -54,7 +54,7 @@ func (db *DB) FindBookByID(ctx context.Context, id int64) (*litengine.Book, erro
 // FindBooks returns one page of a catalogue search, ordered by id. The search
 // text is pre-folded, so a plain substring test is Unicode- and case-insensitive.
 func (db *DB) FindBooks(ctx context.Context, f litengine.BookFilter) ([]*litengine.Book, error) {
-	rows, err := db.reader.QueryContext(ctx, `
+	rows, err := db.read(ctx, `
 		SELECT `+bookColumns+` FROM books
 		WHERE id > ? AND (? = '' OR instr(search_text, ?) > 0)
 		ORDER BY id
@@ -81,7 +81,7 @@ func (db *DB) ImportBooks(ctx context.Context, rows []litengine.BookImport) ([]l
 	out := make([]litengine.ImportOutcome, len(rows))
 	err := db.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		for i, r := range rows {
-			o, err := importBook(ctx, tx, r, now)
+			o, err := db.importBook(ctx, tx, r, now)
 			if err != nil {
 				return fmt.Errorf("import row %d: %w", i, err)
 			}
@@ -95,7 +95,7 @@ func (db *DB) ImportBooks(ctx context.Context, rows []litengine.BookImport) ([]l
 // importBook upserts one row. SQLite runs in process, so a statement per row
 // costs no network round trip; a unique-constraint failure rolls back that
 // statement only, leaving the batch's transaction intact.
-func importBook(ctx context.Context, tx *sql.Tx, r litengine.BookImport, now time.Time) (litengine.ImportOutcome, error) {
+func (db *DB) importBook(ctx context.Context, tx *sql.Tx, r litengine.BookImport, now time.Time) (litengine.ImportOutcome, error) {
 	authors, err := json.Marshal(r.Authors)
 	if err != nil {
 		return litengine.ImportOutcome{}, err
@@ -104,11 +104,11 @@ func importBook(ctx context.Context, tx *sql.Tx, r litengine.BookImport, now tim
 	var existing *int64
 	switch {
 	case r.ID > 0:
-		err = tx.QueryRowContext(ctx, `SELECT id FROM books WHERE id = ?`, r.ID).Scan(&existing)
+		err = db.queryRow(ctx, tx, `SELECT id FROM books WHERE id = ?`, r.ID).Scan(&existing)
 	case r.ISBN != "":
-		err = tx.QueryRowContext(ctx, `SELECT id FROM books WHERE isbn = ?`, r.ISBN).Scan(&existing)
+		err = db.queryRow(ctx, tx, `SELECT id FROM books WHERE isbn = ?`, r.ISBN).Scan(&existing)
 	case r.Key != "":
-		err = tx.QueryRowContext(ctx, `SELECT id FROM books WHERE import_key = ?`, r.Key).Scan(&existing)
+		err = db.queryRow(ctx, tx, `SELECT id FROM books WHERE import_key = ?`, r.Key).Scan(&existing)
 	default:
 		return litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: "no id, isbn or key"}, nil
 	}
@@ -122,12 +122,12 @@ func importBook(ctx context.Context, tx *sql.Tx, r litengine.BookImport, now tim
 		if r.ID > 0 {
 			id = r.ID
 		}
-		res, err = tx.ExecContext(ctx, `
+		res, err = db.exec(ctx, tx, `
 			INSERT INTO books (id, title, authors, isbn, import_key, published_year, search_text, created_at, updated_at)
 			VALUES (?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), ?, ?, ?, ?)`,
 			id, r.Title, string(authors), r.ISBN, r.Key, r.PublishedYear, search, unix(now), unix(now))
 	} else {
-		res, err = tx.ExecContext(ctx, `
+		res, err = db.exec(ctx, tx, `
 			UPDATE books SET title = ?, authors = ?, isbn = NULLIF(?, ''), published_year = ?, search_text = ?, updated_at = ?
 			WHERE id = ? AND (title, authors, coalesce(isbn, ''), coalesce(published_year, 'none'))
 			             IS NOT (?, ?, ?, coalesce(?, 'none'))`,
@@ -136,7 +136,7 @@ func importBook(ctx context.Context, tx *sql.Tx, r litengine.BookImport, now tim
 	}
 	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
 		var owner int64
-		_ = tx.QueryRowContext(ctx, `SELECT id FROM books WHERE isbn = ?`, r.ISBN).Scan(&owner)
+		_ = db.queryRow(ctx, tx, `SELECT id FROM books WHERE isbn = ?`, r.ISBN).Scan(&owner)
 		return litengine.ImportOutcome{Result: litengine.ImportSkipped,
 			Reason: fmt.Sprintf("isbn %s already belongs to book %d", r.ISBN, owner)}, nil
 	} else if err != nil {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -46,6 +47,19 @@ type DB struct {
 	reader     *sql.DB
 	loanPeriod time.Duration
 	now        func() time.Time
+
+	// Parsing SQL costs more than running these small statements, so each
+	// is prepared once per pool and reused. A write statement first seen
+	// inside a transaction is prepared after it: the writer's only
+	// connection is busy until then.
+	mu      sync.Mutex
+	stmts   map[stmtKey]*sql.Stmt
+	pending map[string]bool
+}
+
+type stmtKey struct {
+	pool  *sql.DB
+	query string
 }
 
 var _ litengine.Store = (*DB)(nil)
@@ -67,7 +81,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("sqlite: synchronous must be full or normal, not %q", opts.Synchronous)
 	}
-	db := &DB{loanPeriod: opts.LoanPeriod, now: opts.Now}
+	db := &DB{loanPeriod: opts.LoanPeriod, now: opts.Now, stmts: make(map[stmtKey]*sql.Stmt), pending: make(map[string]bool)}
 	if db.loanPeriod <= 0 {
 		db.loanPeriod = litengine.DefaultLoanPeriod
 	}
@@ -134,7 +148,105 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 // Close closes both connection pools.
 func (db *DB) Close() error {
+	db.mu.Lock()
+	for _, st := range db.stmts {
+		st.Close()
+	}
+	db.mu.Unlock()
 	return errors.Join(db.reader.Close(), db.writer.Close())
+}
+
+// prepared returns the statement for query on pool, preparing it on first
+// use. It must not be called for the writer while holding its connection.
+func (db *DB) prepared(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
+	key := stmtKey{pool, query}
+	db.mu.Lock()
+	st, ok := db.stmts[key]
+	db.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	// Prepared without holding the lock: preparing may wait for a connection.
+	st, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if existing, ok := db.stmts[key]; ok {
+		st.Close()
+		return existing, nil
+	}
+	db.stmts[key] = st
+	return st, nil
+}
+
+// txStmt returns query prepared for use inside tx, a write transaction, or
+// nil when it is not prepared yet; it will be once the transaction ends.
+func (db *DB) txStmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if st, ok := db.stmts[stmtKey{db.writer, query}]; ok {
+		return tx.StmtContext(ctx, st)
+	}
+	db.pending[query] = true
+	return nil
+}
+
+// preparePending prepares the write statements first seen in transactions.
+func (db *DB) preparePending(ctx context.Context) {
+	db.mu.Lock()
+	queries := make([]string, 0, len(db.pending))
+	for q := range db.pending {
+		queries = append(queries, q)
+	}
+	clear(db.pending)
+	db.mu.Unlock()
+	for _, q := range queries {
+		_, _ = db.prepared(context.WithoutCancel(ctx), db.writer, q)
+	}
+}
+
+// exec runs a prepared statement in tx.
+func (db *DB) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if st := db.txStmt(ctx, tx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, query, args...)
+}
+
+// query runs a prepared query in tx.
+func (db *DB) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if st := db.txStmt(ctx, tx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, query, args...)
+}
+
+// queryRow runs a prepared single-row query in tx.
+func (db *DB) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if st := db.txStmt(ctx, tx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return tx.QueryRowContext(ctx, query, args...)
+}
+
+// read runs a prepared query on the read pool.
+func (db *DB) read(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := db.prepared(ctx, db.reader, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// readRow runs a prepared single-row query on the read pool.
+func (db *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := db.prepared(ctx, db.reader, query)
+	if err != nil {
+		return db.reader.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // Ping checks that the database answers.
@@ -149,6 +261,7 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx, now time.Time) erro
 	if err != nil {
 		return classify(err)
 	}
+	defer db.preparePending(ctx)
 	defer tx.Rollback()
 	if err := fn(tx, db.clock()); err != nil {
 		return classify(err)

@@ -24,13 +24,13 @@ func (db *DB) Borrow(ctx context.Context, userID int64, bookIDs []int64) ([]*lit
 	ids, _ := json.Marshal(bookIDs)
 	loans := make([]*litengine.Loan, len(bookIDs))
 	err := db.write(ctx, func(tx *sql.Tx, now time.Time) error {
-		if err := userExists(ctx, tx, userID); err != nil {
+		if err := userExists(db.queryRow(ctx, tx, userExistsSQL, userID), userID); err != nil {
 			return err
 		}
 		// Take one copy of each book that has one left. The condition and the
 		// CHECK on books make overselling impossible; a short count means some
 		// book is unknown or out of stock, and the transaction is abandoned.
-		rows, err := tx.QueryContext(ctx, `
+		rows, err := db.query(ctx, tx, `
 			UPDATE books SET on_loan = on_loan + 1, updated_at = ?
 			WHERE id IN (SELECT value FROM json_each(?)) AND on_loan < totalqty
 			RETURNING id`, unix(now), string(ids))
@@ -42,7 +42,7 @@ func (db *DB) Borrow(ctx context.Context, userID int64, bookIDs []int64) ([]*lit
 			return err
 		}
 		if len(taken) < len(bookIDs) {
-			return borrowFailure(ctx, tx, bookIDs, string(ids), taken)
+			return db.borrowFailure(ctx, tx, bookIDs, string(ids), taken)
 		}
 
 		due := now.Add(db.loanPeriod)
@@ -60,7 +60,7 @@ func (db *DB) Borrow(ctx context.Context, userID int64, bookIDs []int64) ([]*lit
 			loans[i] = &litengine.Loan{ID: batch[i].ID, BookID: bookID, UserID: userID, BorrowedAt: now, DueAt: due}
 		}
 		payload, _ := json.Marshal(batch)
-		_, err = tx.ExecContext(ctx, `
+		_, err = db.exec(ctx, tx, `
 			INSERT INTO loans (id, book_id, user_id, borrowed_at, due_at)
 			SELECT value ->> 'i', value ->> 'b', ?, ?, ? FROM json_each(?)`,
 			userID, unix(now), unix(due), string(payload))
@@ -74,8 +74,8 @@ func (db *DB) Borrow(ctx context.Context, userID int64, bookIDs []int64) ([]*lit
 
 // borrowFailure names every book of a failed borrow: unknown ones and those
 // with no copy left.
-func borrowFailure(ctx context.Context, tx *sql.Tx, bookIDs []int64, ids string, taken map[int64]bool) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM books WHERE id IN (SELECT value FROM json_each(?))`, ids)
+func (db *DB) borrowFailure(ctx context.Context, tx *sql.Tx, bookIDs []int64, ids string, taken map[int64]bool) error {
+	rows, err := db.query(ctx, tx, `SELECT id FROM books WHERE id IN (SELECT value FROM json_each(?))`, ids)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func (db *DB) Return(ctx context.Context, transactionIDs []string) ([]*litengine
 	err := db.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		// Only open loans are closed; a short count means some ID is unknown
 		// or already returned, and the transaction is abandoned.
-		rows, err := tx.QueryContext(ctx, `
+		rows, err := db.query(ctx, tx, `
 			UPDATE loans SET returned_at = ?
 			WHERE id IN (SELECT value FROM json_each(?)) AND returned_at IS NULL
 			RETURNING id, book_id, user_id, borrowed_at, due_at, returned_at`, unix(now), string(ids))
@@ -126,9 +126,9 @@ func (db *DB) Return(ctx context.Context, transactionIDs []string) ([]*litengine
 			return err
 		}
 		if len(byID) < len(transactionIDs) {
-			return returnFailure(ctx, tx, transactionIDs, string(ids), byID)
+			return db.returnFailure(ctx, tx, transactionIDs, string(ids), byID)
 		}
-		_, err = tx.ExecContext(ctx, `
+		_, err = db.exec(ctx, tx, `
 			UPDATE books SET on_loan = on_loan - returned.n, updated_at = ?
 			FROM (SELECT book_id, count(*) AS n FROM loans
 			      WHERE id IN (SELECT value FROM json_each(?)) GROUP BY book_id) AS returned
@@ -146,8 +146,8 @@ func (db *DB) Return(ctx context.Context, transactionIDs []string) ([]*litengine
 }
 
 // returnFailure names every transaction ID of a failed return.
-func returnFailure(ctx context.Context, tx *sql.Tx, transactionIDs []string, ids string, closed map[string]*litengine.Loan) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM loans WHERE id IN (SELECT value FROM json_each(?))`, ids)
+func (db *DB) returnFailure(ctx context.Context, tx *sql.Tx, transactionIDs []string, ids string, closed map[string]*litengine.Loan) error {
+	rows, err := db.query(ctx, tx, `SELECT id FROM loans WHERE id IN (SELECT value FROM json_each(?))`, ids)
 	if err != nil {
 		return err
 	}
@@ -179,10 +179,10 @@ func returnFailure(ctx context.Context, tx *sql.Tx, transactionIDs []string, ids
 
 // FindLoans lists one page of a member's loans in the order they were made.
 func (db *DB) FindLoans(ctx context.Context, f litengine.LoanFilter) ([]*litengine.Loan, error) {
-	if err := userExists(ctx, db.reader, f.UserID); err != nil {
+	if err := userExists(db.readRow(ctx, userExistsSQL, f.UserID), f.UserID); err != nil {
 		return nil, err
 	}
-	rows, err := db.reader.QueryContext(ctx, `
+	rows, err := db.read(ctx, `
 		SELECT id, book_id, user_id, borrowed_at, due_at, returned_at FROM loans
 		WHERE user_id = ? AND id > ?
 		  AND (? = '' OR (? = 'active') = (returned_at IS NULL))
@@ -203,13 +203,12 @@ func (db *DB) FindLoans(ctx context.Context, f litengine.LoanFilter) ([]*litengi
 	return loans, rows.Err()
 }
 
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
+const userExistsSQL = `SELECT 1 FROM users WHERE id = ?`
 
-func userExists(ctx context.Context, q querier, id int64) error {
+// userExists turns the row of userExistsSQL into not_found when it is missing.
+func userExists(row *sql.Row, id int64) error {
 	var one int
-	err := q.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, id).Scan(&one)
+	err := row.Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return litengine.Errorf(litengine.ENOTFOUND, "User %d not found.", id)
 	}

@@ -24,7 +24,7 @@ func (db *DB) SetInventory(ctx context.Context, changes []litengine.StockChange)
 	payload, _ := json.Marshal(pairs)
 	byID := make(map[int64]*litengine.Stock, len(changes))
 	err := db.write(ctx, func(tx *sql.Tx, now time.Time) error {
-		rows, err := tx.QueryContext(ctx, `
+		rows, err := db.query(ctx, tx, `
 			SELECT item.key, item.value ->> 0, item.value ->> 1, books.id IS NULL, coalesce(books.on_loan, 0)
 			FROM json_each(?) AS item LEFT JOIN books ON books.id = item.value ->> 0
 			WHERE books.id IS NULL OR books.on_loan > item.value ->> 1
@@ -59,7 +59,7 @@ func (db *DB) SetInventory(ctx context.Context, changes []litengine.StockChange)
 			return litengine.BatchError("Stock was not changed: some books are unknown or have more copies on loan than the new total.", items)
 		}
 
-		rows, err = tx.QueryContext(ctx, `
+		rows, err = db.query(ctx, tx, `
 			UPDATE books SET totalqty = item.qty, updated_at = ?
 			FROM (SELECT value ->> 0 AS book_id, value ->> 1 AS qty FROM json_each(?)) AS item
 			WHERE books.id = item.book_id

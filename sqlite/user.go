@@ -19,7 +19,7 @@ func (db *DB) CreateUser(ctx context.Context, in *litengine.UserCreate) (*liteng
 	u := &litengine.User{Name: in.Name, Email: in.Email}
 	err := db.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		u.CreatedAt = now
-		err := tx.QueryRowContext(ctx, `
+		err := db.queryRow(ctx, tx, `
 			INSERT INTO users (name, email, email_key, created_at)
 			VALUES (?, NULLIF(?, ''), NULLIF(?, ''), ?)
 			RETURNING id`,
@@ -42,7 +42,7 @@ func (db *DB) FindUserByID(ctx context.Context, id int64) (*litengine.User, erro
 		email   sql.NullString
 		created int64
 	)
-	err := db.reader.QueryRowContext(ctx, `SELECT name, email, created_at FROM users WHERE id = ?`, id).
+	err := db.readRow(ctx, `SELECT name, email, created_at FROM users WHERE id = ?`, id).
 		Scan(&u.Name, &email, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, litengine.Errorf(litengine.ENOTFOUND, "User %d not found.", id)

@@ -1,0 +1,282 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/litengine/litengine"
+)
+
+const bookColumns = `id, title, authors, isbn, published_year, totalqty, on_loan, created_at, updated_at`
+
+// CreateBook adds a book. An ISBN already in the catalogue is a conflict.
+func (db *DB) CreateBook(ctx context.Context, in *litengine.BookCreate) (*litengine.Book, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	var b *litengine.Book
+	err := db.run(ctx, func(conn *pgxpool.Conn, now time.Time) error {
+		var err error
+		b, err = scanBook(conn.QueryRow(ctx, `
+			INSERT INTO books (title, authors, isbn, published_year, search_text, totalqty, created_at, updated_at)
+			VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6, $7, $7)
+			RETURNING `+bookColumns,
+			in.Title, nonNil(in.Authors), in.ISBN, in.PublishedYear,
+			litengine.SearchText(in.Title, in.Authors, in.ISBN), in.TotalQty, now))
+		switch {
+		case isUnique(err, "books_isbn_key"):
+			return litengine.Errorf(litengine.ECONFLICT, "A book with ISBN %s already exists.", in.ISBN)
+		case isUnique(err, "books_pkey"):
+			// The identity drew an id that a concurrent import had just
+			// written explicitly; the import moves the sequence past its ids,
+			// so the next attempt draws a free one.
+			return errRetry
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// FindBookByID returns one book with its stock.
+func (db *DB) FindBookByID(ctx context.Context, id int64) (*litengine.Book, error) {
+	var b *litengine.Book
+	err := db.run(ctx, func(conn *pgxpool.Conn, _ time.Time) error {
+		var err error
+		b, err = scanBook(conn.QueryRow(ctx, `SELECT `+bookColumns+` FROM books WHERE id = $1`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return litengine.Errorf(litengine.ENOTFOUND, "Book %d not found.", id)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// FindBooks returns one page of a catalogue search, ordered by id. The search
+// text is pre-folded, so a plain substring test is Unicode- and case-insensitive.
+func (db *DB) FindBooks(ctx context.Context, f litengine.BookFilter) ([]*litengine.Book, error) {
+	var books []*litengine.Book
+	err := db.run(ctx, func(conn *pgxpool.Conn, _ time.Time) error {
+		rows, err := conn.Query(ctx, `
+			SELECT `+bookColumns+` FROM books
+			WHERE id > $1 AND ($2 = '' OR strpos(search_text, $2) > 0)
+			ORDER BY id
+			LIMIT $3`,
+			f.AfterID, f.Query, f.Limit)
+		if err != nil {
+			return err
+		}
+		books, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*litengine.Book, error) { return scanBook(row) })
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if books == nil {
+		books = []*litengine.Book{}
+	}
+	return books, nil
+}
+
+// importBook upserts one import row in one statement that checks the unique
+// columns first instead of failing on them, so that a whole batch can be
+// pipelined: a failing statement would abort the transaction and every
+// statement after it. (Only a concurrent writer of the same id, ISBN or key
+// can still make it fail or do nothing; then the batch is retried.)
+// %s is the lookup that finds the row's book: by id, ISBN or import key.
+//
+// Outcomes, with the same rules as the SQLite store:
+//   - existing: the book the row is, if any;
+//   - isbn_owner: another book that holds the row's ISBN (the row is skipped);
+//   - key_owner: another book that holds the row's import key, for a new row;
+//   - created / updated: the id written, if any. An update that would change
+//     nothing is not made, so a re-run leaves updated_at alone.
+const importBook = `
+	WITH existing AS (
+		SELECT id FROM books WHERE %s
+	),
+	isbn_owner AS (
+		SELECT id FROM books WHERE isbn = NULLIF($4, '') AND id NOT IN (SELECT id FROM existing)
+	),
+	key_owner AS (
+		SELECT id FROM books WHERE import_key = NULLIF($5, '') AND NOT EXISTS (SELECT FROM existing)
+	),
+	created AS (
+		INSERT INTO books (id, title, authors, isbn, import_key, published_year, search_text, created_at, updated_at)
+		SELECT coalesce(NULLIF($1::bigint, 0), nextval(pg_get_serial_sequence('books', 'id'))),
+		       $2::text, $3::text[], NULLIF($4, ''), NULLIF($5, ''), $6::integer, $7::text, $8::timestamptz, $8
+		WHERE NOT EXISTS (SELECT FROM existing) AND NOT EXISTS (SELECT FROM isbn_owner)
+		  AND NOT EXISTS (SELECT FROM key_owner)
+		-- A concurrent transaction may commit the same id, ISBN or key after
+		-- the checks above: then nothing is created and the batch is retried.
+		ON CONFLICT DO NOTHING
+		RETURNING id
+	),
+	updated AS (
+		UPDATE books SET title = $2, authors = $3, isbn = NULLIF($4, ''), published_year = $6,
+		                 search_text = $7, updated_at = $8
+		WHERE id = (SELECT id FROM existing) AND NOT EXISTS (SELECT FROM isbn_owner)
+		  AND (title, authors, isbn, published_year) IS DISTINCT FROM ($2, $3, NULLIF($4, ''), $6)
+		RETURNING id
+	)
+	SELECT (SELECT id FROM existing), (SELECT id FROM isbn_owner), (SELECT id FROM key_owner),
+	       (SELECT id FROM created), (SELECT id FROM updated)`
+
+var (
+	importByID   = fmt.Sprintf(importBook, `id = $1`)
+	importByISBN = fmt.Sprintf(importBook, `isbn = NULLIF($4, '')`)
+	importByKey  = fmt.Sprintf(importBook, `import_key = NULLIF($5, '')`)
+)
+
+// ImportBooks creates or updates catalogue rows by id, ISBN or import key in one
+// transaction. Stock is never touched, so a re-import keeps loans consistent.
+//
+// Each row is one statement, run in order so that a row sees the rows before
+// it exactly as in the SQLite store, but all of them travel in one pipelined
+// batch: the whole call costs three round trips (BEGIN, the batch, COMMIT)
+// whatever the number of rows.
+func (db *DB) ImportBooks(ctx context.Context, rows []litengine.BookImport) ([]litengine.ImportOutcome, error) {
+	out := make([]litengine.ImportOutcome, len(rows))
+	if len(rows) == 0 {
+		return out, nil
+	}
+	var ids []int64
+	var isbns, keys []string
+	var maxID int64
+	for _, r := range rows {
+		switch {
+		case r.ID > 0:
+			ids = append(ids, r.ID)
+			maxID = max(maxID, r.ID)
+		case r.ISBN != "":
+			isbns = append(isbns, r.ISBN)
+		case r.Key != "":
+			keys = append(keys, r.Key)
+		}
+	}
+	err := db.run(ctx, func(conn *pgxpool.Conn, now time.Time) error {
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(ctx)
+
+		batch := &pgx.Batch{}
+		// Lock every book the rows can update, in id order, before changing
+		// any: borrows, returns and stock updates lock books in id order too,
+		// so an import that runs alongside them never deadlocks with them.
+		// Rows found later are ones this transaction created.
+		batch.Queue(`
+			SELECT count(*) FROM (
+				SELECT FROM books
+				WHERE id = ANY($1::bigint[]) OR isbn = ANY($2::text[]) OR import_key = ANY($3::text[])
+				ORDER BY id
+				FOR NO KEY UPDATE
+			) AS locked`, nonNil(ids), nonNil(isbns), nonNil(keys))
+		if maxID > 0 {
+			// Move the identity past the explicit ids before writing them, so
+			// that books created meanwhile through the API draw fresh ids.
+			// setval is not transactional: a failed import leaves a gap, no harm.
+			batch.Queue(`
+				SELECT setval(seq, top)
+				FROM (SELECT pg_get_serial_sequence('books', 'id') AS seq,
+				             greatest($1::bigint, (SELECT max(id) FROM books)) AS top) AS s
+				WHERE top > coalesce(pg_sequence_last_value(seq::regclass), 0)`, maxID)
+		}
+		for _, r := range rows {
+			query := importByID
+			switch {
+			case r.ID > 0:
+			case r.ISBN != "":
+				query = importByISBN
+			case r.Key != "":
+				query = importByKey
+			default:
+				continue
+			}
+			batch.Queue(query, r.ID, r.Title, nonNil(r.Authors), r.ISBN, r.Key, r.PublishedYear,
+				litengine.SearchText(r.Title, r.Authors, r.ISBN), now)
+		}
+
+		results := tx.SendBatch(ctx, batch)
+		defer results.Close()
+		if _, err := results.Exec(); err != nil {
+			return err
+		}
+		if maxID > 0 {
+			if _, err := results.Exec(); err != nil {
+				return err
+			}
+		}
+		for i, r := range rows {
+			if r.ID <= 0 && r.ISBN == "" && r.Key == "" {
+				out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: "no id, isbn or key"}
+				continue
+			}
+			var existing, isbnOwner, keyOwner, created, updated *int64
+			if err := results.QueryRow().Scan(&existing, &isbnOwner, &keyOwner, &created, &updated); err != nil {
+				if isUnique(err, "books_isbn_key") || isUnique(err, "books_import_key_key") || isUnique(err, "books_pkey") {
+					// A concurrent transaction committed the ISBN this row's
+					// update writes; the next attempt sees it and skips the row.
+					return errRetry
+				}
+				return fmt.Errorf("import row %d: %w", i, err)
+			}
+			switch {
+			case isbnOwner != nil:
+				out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped,
+					Reason: fmt.Sprintf("isbn %s already belongs to book %d", r.ISBN, *isbnOwner)}
+			case existing != nil && updated != nil:
+				out[i] = litengine.ImportOutcome{Result: litengine.ImportUpdated, BookID: *existing}
+			case existing != nil:
+				out[i] = litengine.ImportOutcome{Result: litengine.ImportUnchanged, BookID: *existing}
+			case keyOwner != nil:
+				out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped,
+					Reason: fmt.Sprintf("key %s already belongs to book %d", r.Key, *keyOwner)}
+			case created != nil:
+				out[i] = litengine.ImportOutcome{Result: litengine.ImportCreated, BookID: *created}
+			default:
+				return errRetry // ON CONFLICT DO NOTHING met a concurrent insert
+			}
+		}
+		if err := results.Close(); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func scanBook(row pgx.Row) (*litengine.Book, error) {
+	var b litengine.Book
+	var isbn *string
+	if err := row.Scan(&b.ID, &b.Title, &b.Authors, &isbn, &b.PublishedYear, &b.TotalQty, &b.OnLoan,
+		&b.CreatedAt, &b.UpdatedAt); err != nil {
+		return nil, err
+	}
+	if isbn != nil {
+		b.ISBN = *isbn
+	}
+	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
+	return &b, nil
+}

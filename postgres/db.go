@@ -1,0 +1,267 @@
+// Package postgres is LitEngine's server store: PostgreSQL through pgx and its
+// connection pool, for several engines sharing one database.
+//
+// Every batch is one round trip: a statement that locks the rows it needs in a
+// fixed order, then one that checks the whole request and changes rows only
+// when all of it holds, pipelined as one implicit transaction (see loan.go).
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/litengine/litengine"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options tune the store. The zero value is usable.
+type Options struct {
+	// LoanPeriod is the time from borrowing to the due date (default 14 days).
+	LoanPeriod time.Duration
+	// Now is the clock, injected so that tests can set it (default time.Now).
+	Now func() time.Time
+	// MaxConns and MinConns size the connection pool (defaults: max(4, 4 x CPUs) and 0).
+	MaxConns, MinConns int32
+	// MaxConnLifetime and MaxConnIdleTime recycle connections (defaults 1h and 30m).
+	MaxConnLifetime, MaxConnIdleTime time.Duration
+	// AcquireTimeout is how long a request waits for a pooled connection
+	// (default 5s); then it fails with litengine.EUNAVAILABLE, so that an
+	// overloaded engine sheds load instead of queueing without end.
+	AcquireTimeout time.Duration
+	// MaxRetries caps the transparent retries of a request that lost a
+	// serialization conflict or a deadlock (default 5).
+	MaxRetries int
+}
+
+// DB is the PostgreSQL store.
+type DB struct {
+	pool           *pgxpool.Pool
+	loanPeriod     time.Duration
+	now            func() time.Time
+	acquireTimeout time.Duration
+	maxRetries     int
+	retries        atomic.Int64
+}
+
+var _ litengine.Store = (*DB)(nil)
+
+// Open connects to the database at dsn (a postgres:// URL or a key=value
+// string), applies the migrations and returns the store.
+func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	cfg.MaxConns = opts.MaxConns
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = int32(max(4, 4*runtime.NumCPU()))
+	}
+	cfg.MinConns = min(max(opts.MinConns, 0), cfg.MaxConns)
+	cfg.MaxConnLifetime = cmpOr(opts.MaxConnLifetime, time.Hour)
+	cfg.MaxConnIdleTime = cmpOr(opts.MaxConnIdleTime, 30*time.Minute)
+
+	db := &DB{
+		loanPeriod:     cmpOr(opts.LoanPeriod, litengine.DefaultLoanPeriod),
+		now:            opts.Now,
+		acquireTimeout: cmpOr(opts.AcquireTimeout, 5*time.Second),
+		maxRetries:     opts.MaxRetries,
+	}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if db.maxRetries <= 0 {
+		db.maxRetries = 5
+	}
+
+	// Migrations run before the pool opens, so that no pooled connection has
+	// prepared a statement against an older schema.
+	if err := migrate(ctx, cfg.ConnConfig.Copy()); err != nil {
+		return nil, err
+	}
+	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return db, nil
+}
+
+func cmpOr[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// migrate applies the embedded migrations through goose. The session locker
+// holds a PostgreSQL advisory lock while goose reads the version table and
+// migrates, so engines that start together apply each migration exactly once:
+// the others wait, then find nothing left to do.
+func migrate(ctx context.Context, cfg *pgx.ConnConfig) error {
+	sqlDB := stdlib.OpenDB(*cfg)
+	defer sqlDB.Close()
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	// Poll for the lock every second (goose's default is every 5s) for at most 5 minutes.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub,
+		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(locker))
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes the connection pool, waiting for connections in use.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// Ping checks that the database answers, with a connection from the pool, so
+// that readiness also fails while the pool is exhausted.
+func (db *DB) Ping(ctx context.Context) error {
+	conn, err := db.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	return classify(conn.Ping(ctx))
+}
+
+// Stat returns the pool's statistics, for metrics.
+func (db *DB) Stat() *pgxpool.Stat { return db.pool.Stat() }
+
+// Retries returns how many times a request was retried after a serialization
+// failure or a deadlock since the store opened.
+func (db *DB) Retries() int64 { return db.retries.Load() }
+
+// acquire takes a connection from the pool, waiting at most acquireTimeout.
+func (db *DB) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	actx, cancel := context.WithTimeout(ctx, db.acquireTimeout)
+	defer cancel()
+	conn, err := db.pool.Acquire(actx)
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+			return nil, &litengine.Error{Code: litengine.EUNAVAILABLE,
+				Message: "Every database connection is busy; retry shortly."}
+		}
+		return nil, classify(err)
+	}
+	return conn, nil
+}
+
+// run calls fn with a pooled connection and the current time, and calls it
+// again, after a short jittered pause, when PostgreSQL aborted it for a
+// serialization failure or a deadlock: fn must change nothing unless it
+// succeeds, which every statement, pipeline and transaction guarantees.
+func (db *DB) run(ctx context.Context, fn func(conn *pgxpool.Conn, now time.Time) error) error {
+	conn, err := db.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	for attempt := 0; ; attempt++ {
+		err := fn(conn, db.clock())
+		if err == nil || attempt >= db.maxRetries || !retryable(err) {
+			return classify(err)
+		}
+		db.retries.Add(1)
+		// Exponential from 1ms, capped at 64ms, with full jitter, so that the
+		// transactions that collided do not collide again.
+		pause := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 6)))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
+// clock returns the current time in UTC, truncated to the stored precision.
+func (db *DB) clock() time.Time {
+	return db.now().UTC().Truncate(time.Second)
+}
+
+// SQLSTATE codes the store acts on.
+const (
+	codeUniqueViolation      = "23505"
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+	codeTooManyConnections   = "53300"
+	codeAdminShutdown        = "57P01"
+	codeCrashShutdown        = "57P02"
+	codeCannotConnectNow     = "57P03"
+)
+
+// errRetry asks run for another attempt when a statement lost a race that a
+// fresh attempt resolves (see ImportBooks and CreateBook).
+var errRetry = errors.New("postgres: lost a race; retry")
+
+func retryable(err error) bool {
+	if errors.Is(err, errRetry) {
+		return true
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected)
+}
+
+// classify turns driver errors a client can act on into domain errors, by
+// their SQLSTATE code: an unreachable, restarting or saturated server is
+// unavailable (retry later); anything else stays internal.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		pe *pgconn.PgError
+		ce *pgconn.ConnectError
+	)
+	switch {
+	case errors.As(err, &pe):
+		switch {
+		case pe.Code == codeTooManyConnections, pe.Code == codeAdminShutdown, pe.Code == codeCrashShutdown,
+			pe.Code == codeCannotConnectNow, strings.HasPrefix(pe.Code, "08"): // 08: connection exceptions
+			return unavailable()
+		case pe.Code == codeSerializationFailure, pe.Code == codeDeadlockDetected:
+			// Still failing after every retry: contention, not a bug.
+			return unavailable()
+		}
+	case errors.As(err, &ce), errors.Is(err, errRetry):
+		return unavailable()
+	}
+	return err
+}
+
+func unavailable() error {
+	return &litengine.Error{Code: litengine.EUNAVAILABLE, Message: "The database is unavailable or busy; retry shortly."}
+}
+
+// isUnique reports whether err violates the named unique constraint.
+func isUnique(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == codeUniqueViolation && pe.ConstraintName == constraint
+}
