@@ -116,6 +116,11 @@ func (m Mapping) validate() error {
 // goodbooks-10k when all its columns are present, otherwise the first column
 // with a common name for each field. Authors are then split on ";", which never
 // cuts a "Last, First" name in two.
+// noColumns reports whether m names no column, so that they must be detected.
+func (m Mapping) noColumns() bool {
+	return m.ID == "" && m.Title == "" && m.Authors == "" && m.ISBN == "" && m.ISBN13 == "" && m.Year == ""
+}
+
 func detectMapping(header []string) Mapping {
 	normal := strings.NewReplacer(" ", "_", "-", "_")
 	names := map[string]string{} // normalised name -> name as written

@@ -33,9 +33,9 @@ type Reader struct {
 const utf8BOM = "\uFEFF"
 
 // NewReader reads the header of r and resolves m against it. The delimiter is
-// guessed from the header line (comma, semicolon or tab). A zero Mapping
-// means detect: goodbooks-10k's columns if present, otherwise common header
-// names. Every column the mapping names must be in the header, so that a typo
+// guessed from the header line (comma, semicolon or tab). A Mapping that
+// names no column means detect: goodbooks-10k's columns if present, otherwise
+// common header names; its AuthorSep and LastFirst still apply. Every column the mapping names must be in the header, so that a typo
 // in a mapping fails at once instead of silently importing without that field.
 func NewReader(r io.Reader, m Mapping) (*Reader, error) {
 	br := bufio.NewReader(r)
@@ -56,11 +56,17 @@ func NewReader(r io.Reader, m Mapping) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: read header: %w", err)
 	}
-	if m == (Mapping{}) {
+	if m.noColumns() {
+		// Detect the columns; a separator or name order given by the caller still applies.
+		sep, lastFirst := m.AuthorSep, m.LastFirst
 		m = detectMapping(header)
 		if m.Title == "" {
 			return nil, fmt.Errorf("catalog: no title column found in header %q; give a mapping", header)
 		}
+		if sep != "" {
+			m.AuthorSep = sep
+		}
+		m.LastFirst = m.LastFirst || lastFirst
 	}
 	if err := m.validate(); err != nil {
 		return nil, err

@@ -214,7 +214,9 @@ func TestRealCatalogue(t *testing.T) {
 	e := startEngine(t, bin, "--db", dbPath)
 	c := &client{t: t, url: e.url, http: &http.Client{Transport: storetest.SpecTransport(t, &http.Transport{MaxIdleConnsPerHost: 64}), Timeout: time.Minute}}
 
-	var invResp struct{ Inventory []struct{ Bookid, Totalqty, Available int64 } }
+	var invResp struct {
+		Inventory []struct{ Bookid, Totalqty, Available int64 }
+	}
 	if s := c.call("POST", "/api/inventory", map[string]any{"inventory": inventory}, &invResp); s != 200 || len(invResp.Inventory) != 10000 {
 		t.Fatalf("inventory of 10,000 books in one request: status %d, %d items", s, len(invResp.Inventory))
 	}
@@ -341,7 +343,9 @@ func TestRealCatalogue(t *testing.T) {
 	}
 	for _, b := range batches {
 		wg.Go(func() {
-			var r struct{ Returns []struct{ TransactionID string } }
+			var r struct {
+				Returns []struct{ TransactionID string }
+			}
 			if s := c.call("POST", "/api/return", map[string]any{"transaction_ids": b}, &r); s != 200 || len(r.Returns) != len(b) {
 				t.Errorf("return %v: status %d", b, s)
 			}
