@@ -152,3 +152,19 @@ func ValidateInventory(changes []StockChange) error {
 	}
 	return nil
 }
+
+// PoolStats describe a store's connections, for monitoring.
+type PoolStats struct {
+	MaxConns     int64
+	OpenConns    int64
+	InUseConns   int64
+	IdleConns    int64
+	WaitCount    int64         // acquisitions that had to wait for a connection
+	WaitDuration time.Duration // total time spent waiting
+	TxRetries    int64         // transactions retried after a serialization failure or deadlock
+}
+
+// StatsReporter is implemented by stores that can describe their connections.
+type StatsReporter interface {
+	PoolStats() PoolStats
+}

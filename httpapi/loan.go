@@ -9,6 +9,7 @@ import (
 
 // Borrow lends a batch of books to one member, all or nothing.
 func (s *Server) Borrow(ctx context.Context, req *oas.BorrowRequest) (*oas.BorrowResponse, error) {
+	s.metrics.batch("borrow", len(req.Books))
 	if err := tooMany("books", len(req.Books), s.limits.MaxBorrow); err != nil {
 		return nil, err
 	}
@@ -25,6 +26,7 @@ func (s *Server) Borrow(ctx context.Context, req *oas.BorrowRequest) (*oas.Borro
 
 // ReturnLoans closes a batch of loans by transaction ID, all or nothing.
 func (s *Server) ReturnLoans(ctx context.Context, req *oas.ReturnRequest) (*oas.ReturnResponse, error) {
+	s.metrics.batch("return", len(req.TransactionIds))
 	if err := tooMany("transaction_ids", len(req.TransactionIds), s.limits.MaxReturn); err != nil {
 		return nil, err
 	}
@@ -44,6 +46,7 @@ func (s *Server) ReturnLoans(ctx context.Context, req *oas.ReturnRequest) (*oas.
 
 // SetInventory sets the stock of a batch of books, all or nothing.
 func (s *Server) SetInventory(ctx context.Context, req *oas.InventoryRequest) (*oas.InventoryResponse, error) {
+	s.metrics.batch("inventory", len(req.Inventory))
 	if err := tooMany("inventory", len(req.Inventory), s.limits.MaxInventory); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/litengine/litengine/oas"
 )
 
 type ctxKey int
@@ -70,6 +72,10 @@ func (r *statusRecorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
 	}
+	// Every 503 means "nothing was done, come back shortly".
+	if code == http.StatusServiceUnavailable && r.Header().Get("Retry-After") == "" {
+		r.Header().Set("Retry-After", "1")
+	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
@@ -84,12 +90,15 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// withAccessLog logs one line per request.
-func (s *Server) withAccessLog(next http.Handler) http.Handler {
+// withAccessLog logs one line per request and records its metrics.
+func (s *Server) withAccessLog(gen *oas.Server, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
+		if s.metrics != nil {
+			s.metrics.observe(routeName(gen, r), r.Method, rec.status, time.Since(start))
+		}
 		level := slog.LevelInfo
 		if rec.status >= 500 {
 			level = slog.LevelError

@@ -33,6 +33,7 @@ func (s *Server) NewError(ctx context.Context, err error) *oas.ProblemStatusCode
 		err = &litengine.Error{Code: litengine.EUNAVAILABLE, Message: "The request was cancelled or timed out before it completed; nothing was changed."}
 	}
 	code := litengine.ErrorCode(err)
+	s.metrics.error(code)
 	if code == litengine.EINTERNAL {
 		s.log.ErrorContext(ctx, "internal error", "err", err)
 	}
@@ -115,8 +116,15 @@ func (s *Server) decodeError(ctx context.Context, w http.ResponseWriter, r *http
 	case errors.As(err, &params):
 		p = newProblem(ctx, http.StatusBadRequest, "Invalid parameters: "+describe(params.Err))
 	default:
+		s.metrics.error(litengine.EINTERNAL)
 		s.log.ErrorContext(ctx, "unexpected request error", "err", err)
 		p = newProblem(ctx, ogenerrors.ErrorCode(err), "The request could not be processed.")
+	}
+	switch p.StatusCode {
+	case http.StatusRequestEntityTooLarge:
+		s.metrics.error(litengine.ETOOLARGE)
+	case http.StatusBadRequest, http.StatusUnsupportedMediaType:
+		s.metrics.error(litengine.EINVALID)
 	}
 	writeProblem(w, p)
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/litengine/litengine"
 	"github.com/litengine/litengine/api"
@@ -27,15 +28,22 @@ var DefaultLimits = Limits{MaxBodyBytes: 1 << 20, MaxBorrow: 50, MaxReturn: 50, 
 
 // Server is the HTTP face of a store.
 type Server struct {
-	store  litengine.Store
-	limits Limits
-	log    *slog.Logger
+	store   litengine.Store
+	limits  Limits
+	log     *slog.Logger
+	metrics *Metrics
 }
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithMetrics records Prometheus metrics in m and serves them at GET /metrics.
+func WithMetrics(m *Metrics) Option { return func(s *Server) { s.metrics = m } }
 
 var _ oas.Handler = (*Server)(nil)
 
 // NewServer returns a server for store. Zero limits take their defaults.
-func NewServer(store litengine.Store, limits Limits, log *slog.Logger) *Server {
+func NewServer(store litengine.Store, limits Limits, log *slog.Logger, opts ...Option) *Server {
 	d := DefaultLimits
 	if limits.MaxBodyBytes <= 0 {
 		limits.MaxBodyBytes = d.MaxBodyBytes
@@ -52,7 +60,11 @@ func NewServer(store litengine.Store, limits Limits, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{store: store, limits: limits, log: log}
+	s := &Server{store: store, limits: limits, log: log}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Handler returns the complete HTTP handler: the generated router behind the
@@ -68,14 +80,29 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/openapi.yaml", serveSpec)
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", s.metrics.handler)
+	}
 	mux.Handle("/", gen)
-	return s.withRequestID(s.withAccessLog(s.withRecover(s.withBodyLimit(mux))))
+	return s.withRequestID(s.withAccessLog(gen, s.withRecover(s.withBodyLimit(mux))))
 }
 
 func serveSpec(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/yaml")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	_, _ = w.Write(api.OpenAPI)
+}
+
+// GetReady reports whether the database answers. A load balancer uses it to
+// stop sending requests while the database is unreachable.
+func (s *Server) GetReady(ctx context.Context) (*oas.Health, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "database not ready", "err", err)
+		return nil, &litengine.Error{Code: litengine.EUNAVAILABLE, Message: "The database is unreachable."}
+	}
+	return &oas.Health{Status: "ok"}, nil
 }
 
 // GetHealth reports that the process is up. It does not touch the database:

@@ -53,6 +53,13 @@ type Invoker interface {
 	//
 	// GET /healthz
 	GetHealth(ctx context.Context) (*Health, error)
+	// GetReady invokes getReady operation.
+	//
+	// 200 when the database answers within two seconds; otherwise a 503 problem with Retry-After, so that
+	// a load balancer stops sending traffic here until the database is back.
+	//
+	// GET /readyz
+	GetReady(ctx context.Context) (*Health, error)
 	// GetUser invokes getUser operation.
 	//
 	// A library member.
@@ -367,6 +374,50 @@ func (c *Client) sendGetHealth(ctx context.Context) (res *Health, err error) {
 	}()
 
 	result, err := decodeGetHealthResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
+// GetReady invokes getReady operation.
+//
+// 200 when the database answers within two seconds; otherwise a 503 problem with Retry-After, so that
+// a load balancer stops sending traffic here until the database is back.
+//
+// GET /readyz
+func (c *Client) GetReady(ctx context.Context) (*Health, error) {
+	res, err := c.sendGetReady(ctx)
+	return res, err
+}
+
+func (c *Client) sendGetReady(ctx context.Context) (res *Health, err error) {
+
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [1]string
+	pathParts[0] = "/readyz"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	r, err := ht.NewRequest(ctx, "GET", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	result, err := decodeGetReadyResponse(resp)
 	if err != nil {
 		return res, errors.Wrap(err, "decode response")
 	}

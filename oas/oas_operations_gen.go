@@ -11,6 +11,7 @@ const (
 	CreateUserOperation    OperationName = "CreateUser"
 	GetBookOperation       OperationName = "GetBook"
 	GetHealthOperation     OperationName = "GetHealth"
+	GetReadyOperation      OperationName = "GetReady"
 	GetUserOperation       OperationName = "GetUser"
 	ListBooksOperation     OperationName = "ListBooks"
 	ListUserLoansOperation OperationName = "ListUserLoans"

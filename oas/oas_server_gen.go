@@ -40,6 +40,13 @@ type Handler interface {
 	//
 	// GET /healthz
 	GetHealth(ctx context.Context) (*Health, error)
+	// GetReady implements getReady operation.
+	//
+	// 200 when the database answers within two seconds; otherwise a 503 problem with Retry-After, so that
+	// a load balancer stops sending traffic here until the database is back.
+	//
+	// GET /readyz
+	GetReady(ctx context.Context) (*Health, error)
 	// GetUser implements getUser operation.
 	//
 	// A library member.

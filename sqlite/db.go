@@ -298,3 +298,16 @@ func isConstraint(err error, code int) bool {
 func unix(t time.Time) int64 { return t.Unix() }
 
 func fromUnix(s int64) time.Time { return time.Unix(s, 0).UTC() }
+
+// PoolStats describe the read pool and the single writer connection.
+func (db *DB) PoolStats() litengine.PoolStats {
+	r, w := db.reader.Stats(), db.writer.Stats()
+	return litengine.PoolStats{
+		MaxConns:     int64(r.MaxOpenConnections + w.MaxOpenConnections),
+		OpenConns:    int64(r.OpenConnections + w.OpenConnections),
+		InUseConns:   int64(r.InUse + w.InUse),
+		IdleConns:    int64(r.Idle + w.Idle),
+		WaitCount:    r.WaitCount + w.WaitCount,
+		WaitDuration: r.WaitDuration + w.WaitDuration,
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/litengine/litengine"
 	"github.com/litengine/litengine/api"
 	"github.com/litengine/litengine/httpapi"
@@ -31,13 +33,15 @@ func RunAPI(t *testing.T, h Harness) {
 		{"LargeInventory", testAPILargeInventory},
 		{"Pagination", testAPIPagination},
 		{"Meta", testAPIMeta},
+		{"NotReadyWithoutDatabase", testAPINotReady},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := NewClock(epoch)
 			store, db := h.Open(t, Config{Now: clock.Now})
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			srv := httptest.NewServer(httpapi.NewServer(store, httpapi.Limits{}, log).Handler())
+			metrics := httpapi.NewMetrics(prometheus.NewRegistry(), store)
+			srv := httptest.NewServer(httpapi.NewServer(store, httpapi.Limits{}, log, httpapi.WithMetrics(metrics)).Handler())
 			t.Cleanup(srv.Close)
 			tc.fn(t, &apiClient{t: t, url: srv.URL, db: db, store: store, http: &http.Client{Transport: SpecTransport(t, nil)}})
 		})
@@ -425,5 +429,36 @@ func testAPIMeta(t *testing.T, c *apiClient) {
 	}
 	if r := c.do("GET", "/healthz", "", ""); r.header.Get("X-Request-Id") == "" {
 		t.Fatal("no X-Request-Id")
+	}
+	if r := c.get("/readyz").must(t, 200); string(r.body) != `{"status":"ok"}` {
+		t.Fatalf("readyz %s", r.body)
+	}
+	c.post("/api/borrow", `{"user_id":1,"books":[1,1]}`)
+	metrics := string(c.get("/metrics").must(t, 200).body)
+	for _, want := range []string{
+		`litengine_http_requests_total{method="GET",route="getReady",status="200"} 1`,
+		`litengine_http_requests_total{method="POST",route="borrow",status="400"} 1`,
+		`litengine_errors_total{code="invalid"} 1`,
+		`litengine_batch_items_count{operation="borrow"} 1`,
+		`litengine_http_request_duration_seconds_bucket{route="getHealth"`,
+		`litengine_db_pool_open_connections`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+// testAPINotReady closes the database under a running server: the liveness
+// probe stays up and readiness answers 503 with Retry-After.
+func testAPINotReady(t *testing.T, c *apiClient) {
+	if err := c.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.get("/healthz").must(t, 200)
+	r := c.get("/readyz")
+	wantProblem(t, r, 503)
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("503 without Retry-After")
 	}
 }

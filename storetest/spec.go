@@ -59,9 +59,9 @@ func (s *specTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	route, params, err := specRouter.FindRoute(req)
 	if err != nil {
-		// Only the spec document itself, unknown paths and wrong methods are
-		// outside the spec's operations.
-		if req.URL.Path != "/api/openapi.yaml" && resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
+		// Only the spec document itself, the metrics, unknown paths and wrong
+		// methods are outside the spec's operations.
+		if req.URL.Path != "/api/openapi.yaml" && req.URL.Path != "/metrics" && resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
 			s.t.Errorf("%s %s: answered %d but the spec has no such operation", req.Method, req.URL.Path, resp.StatusCode)
 		}
 		return resp, nil

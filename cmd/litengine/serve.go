@@ -11,6 +11,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/litengine/litengine/httpapi"
 )
 
@@ -43,9 +46,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.NewServer(st, httpapi.Limits{
 		MaxBodyBytes: *maxBody, MaxBorrow: *maxBorrow, MaxReturn: *maxReturn, MaxInventory: *maxInventory,
-	}, log)
+	}, log, httpapi.WithMetrics(httpapi.NewMetrics(reg, st)))
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second, // no slowloris: headers must arrive promptly
