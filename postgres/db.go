@@ -60,7 +60,10 @@ type DB struct {
 	retries        atomic.Int64
 }
 
-var _ litengine.Store = (*DB)(nil)
+var (
+	_ litengine.Store         = (*DB)(nil)
+	_ litengine.StatsReporter = (*DB)(nil)
+)
 
 // Open connects to the database at dsn (a postgres:// URL or a key=value
 // string), applies the migrations and returns the store.
@@ -154,6 +157,20 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Stat returns the pool's statistics, for metrics.
 func (db *DB) Stat() *pgxpool.Stat { return db.pool.Stat() }
+
+// PoolStats describes the pool for monitoring (litengine.StatsReporter).
+func (db *DB) PoolStats() litengine.PoolStats {
+	s := db.pool.Stat()
+	return litengine.PoolStats{
+		MaxConns:     int64(s.MaxConns()),
+		OpenConns:    int64(s.TotalConns()),
+		InUseConns:   int64(s.AcquiredConns()),
+		IdleConns:    int64(s.IdleConns()),
+		WaitCount:    s.EmptyAcquireCount(),
+		WaitDuration: s.EmptyAcquireWaitTime(),
+		TxRetries:    db.Retries(),
+	}
+}
 
 // Retries returns how many times a request was retried after a serialization
 // failure or a deadlock since the store opened.

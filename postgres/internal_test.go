@@ -31,6 +31,9 @@ func TestOptionDefaults(t *testing.T) {
 	if want := int32(max(4, 4*runtime.NumCPU())); cfg.MaxConns != want || db.Stat().MaxConns() != want {
 		t.Errorf("MaxConns %d, want %d", cfg.MaxConns, want)
 	}
+	if s := db.PoolStats(); s.MaxConns != int64(cfg.MaxConns) || s.TxRetries != 0 {
+		t.Errorf("PoolStats %+v", s)
+	}
 	if cfg.MinConns != 0 || cfg.MaxConnLifetime != time.Hour || cfg.MaxConnIdleTime != 30*time.Minute {
 		t.Errorf("pool config %+v", cfg)
 	}
@@ -129,8 +132,8 @@ func TestDeadlockIsRetried(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("borrow did not finish")
 	}
-	if db.Retries() < 1 {
-		t.Fatalf("Retries() = %d, want at least 1", db.Retries())
+	if db.Retries() < 1 || db.PoolStats().TxRetries != db.Retries() {
+		t.Fatalf("Retries() = %d, PoolStats().TxRetries = %d; want the same, at least 1", db.Retries(), db.PoolStats().TxRetries)
 	}
 	for _, id := range []int64{a.ID, b.ID} {
 		if book, err := db.FindBookByID(ctx, id); err != nil || book.OnLoan != 1 {
