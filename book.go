@@ -5,6 +5,7 @@ package litengine
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -99,6 +100,16 @@ const (
 	ImportUnchanged = "unchanged"
 	ImportSkipped   = "skipped"
 )
+
+// ImportIDKey is the import key of a row that carries its own id: a re-import
+// updates the book created under that id, and no book created otherwise.
+func ImportIDKey(id int64) string { return fmt.Sprintf("id:%d", id) }
+
+// ImportIDTaken is the skip reason of a row whose id belongs to a book that
+// no import created.
+func ImportIDTaken(id int64) string {
+	return fmt.Sprintf("book id %d already belongs to a book not created by an import", id)
+}
 
 // ImportOutcome says what became of one imported row.
 type ImportOutcome struct {

@@ -122,15 +122,22 @@ const importBook = `
 		ON CONFLICT DO NOTHING
 		RETURNING id
 	),
+	-- A row with an id updates only the book an import created under that
+	-- id, never a book added through the API that happens to hold the id.
+	foreign_owned AS (
+		SELECT id FROM books
+		WHERE id = (SELECT id FROM existing) AND $9::bool AND import_key IS DISTINCT FROM NULLIF($5, '')
+	),
 	updated AS (
 		UPDATE books SET title = $2, authors = $3, isbn = NULLIF($4, ''), published_year = $6,
 		                 search_text = $7, updated_at = $8
 		WHERE id = (SELECT id FROM existing) AND NOT EXISTS (SELECT FROM isbn_owner)
+		  AND NOT EXISTS (SELECT FROM foreign_owned)
 		  AND (title, authors, isbn, published_year) IS DISTINCT FROM ($2, $3, NULLIF($4, ''), $6)
 		RETURNING id
 	)
 	SELECT (SELECT id FROM existing), (SELECT id FROM isbn_owner), (SELECT id FROM key_owner),
-	       (SELECT id FROM created), (SELECT id FROM updated)`
+	       (SELECT id FROM created), (SELECT id FROM updated), (SELECT id FROM foreign_owned)`
 
 var (
 	importByID   = fmt.Sprintf(importBook, `id = $1`)
@@ -204,8 +211,8 @@ func (db *DB) ImportBooks(ctx context.Context, rows []litengine.BookImport) ([]l
 			default:
 				continue
 			}
-			batch.Queue(query, r.ID, r.Title, nonNil(r.Authors), r.ISBN, r.Key, r.PublishedYear,
-				litengine.SearchText(r.Title, r.Authors, r.ISBN), now)
+			batch.Queue(query, r.ID, r.Title, nonNil(r.Authors), r.ISBN, importKey(r), r.PublishedYear,
+				litengine.SearchText(r.Title, r.Authors, r.ISBN), now, r.ID > 0)
 		}
 
 		results := tx.SendBatch(ctx, batch)
@@ -223,8 +230,8 @@ func (db *DB) ImportBooks(ctx context.Context, rows []litengine.BookImport) ([]l
 				out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: "no id, isbn or key"}
 				continue
 			}
-			var existing, isbnOwner, keyOwner, created, updated *int64
-			if err := results.QueryRow().Scan(&existing, &isbnOwner, &keyOwner, &created, &updated); err != nil {
+			var existing, isbnOwner, keyOwner, created, updated, foreign *int64
+			if err := results.QueryRow().Scan(&existing, &isbnOwner, &keyOwner, &created, &updated, &foreign); err != nil {
 				if isUnique(err, "books_isbn_key") || isUnique(err, "books_import_key_key") || isUnique(err, "books_pkey") {
 					// A concurrent transaction committed the ISBN this row's
 					// update writes; the next attempt sees it and skips the row.
@@ -233,6 +240,8 @@ func (db *DB) ImportBooks(ctx context.Context, rows []litengine.BookImport) ([]l
 				return fmt.Errorf("import row %d: %w", i, err)
 			}
 			switch {
+			case foreign != nil:
+				out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: litengine.ImportIDTaken(r.ID)}
 			case isbnOwner != nil:
 				out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped,
 					Reason: fmt.Sprintf("isbn %s already belongs to book %d", r.ISBN, *isbnOwner)}
@@ -258,6 +267,15 @@ func (db *DB) ImportBooks(ctx context.Context, rows []litengine.BookImport) ([]l
 		return nil, err
 	}
 	return out, nil
+}
+
+// importKey is the import identity of a row: its id when it has one, so that
+// a re-import finds the books it created and only those.
+func importKey(r litengine.BookImport) string {
+	if r.ID > 0 {
+		return litengine.ImportIDKey(r.ID)
+	}
+	return r.Key
 }
 
 func nonNil[T any](s []T) []T {

@@ -104,7 +104,14 @@ func (db *DB) importBook(ctx context.Context, tx *sql.Tx, r litengine.BookImport
 	var existing *int64
 	switch {
 	case r.ID > 0:
-		err = db.queryRow(ctx, tx, `SELECT id FROM books WHERE id = ?`, r.ID).Scan(&existing)
+		// A row with an id updates only the book an import created under that
+		// id, never a book added through the API that happens to hold the id.
+		r.Key = litengine.ImportIDKey(r.ID)
+		var key sql.NullString
+		err = db.queryRow(ctx, tx, `SELECT id, import_key FROM books WHERE id = ?`, r.ID).Scan(&existing, &key)
+		if err == nil && key.String != r.Key {
+			return litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: litengine.ImportIDTaken(r.ID)}, nil
+		}
 	case r.ISBN != "":
 		err = db.queryRow(ctx, tx, `SELECT id FROM books WHERE isbn = ?`, r.ISBN).Scan(&existing)
 	case r.Key != "":
@@ -136,9 +143,13 @@ func (db *DB) importBook(ctx context.Context, tx *sql.Tx, r litengine.BookImport
 	}
 	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
 		var owner int64
-		_ = db.queryRow(ctx, tx, `SELECT id FROM books WHERE isbn = ?`, r.ISBN).Scan(&owner)
+		if err := db.queryRow(ctx, tx, `SELECT id FROM books WHERE isbn = ?`, r.ISBN).Scan(&owner); err == nil {
+			return litengine.ImportOutcome{Result: litengine.ImportSkipped,
+				Reason: fmt.Sprintf("isbn %s already belongs to book %d", r.ISBN, owner)}, nil
+		}
+		_ = db.queryRow(ctx, tx, `SELECT id FROM books WHERE import_key = ?`, r.Key).Scan(&owner)
 		return litengine.ImportOutcome{Result: litengine.ImportSkipped,
-			Reason: fmt.Sprintf("isbn %s already belongs to book %d", r.ISBN, owner)}, nil
+			Reason: fmt.Sprintf("key %s already belongs to book %d", r.Key, owner)}, nil
 	} else if err != nil {
 		return litengine.ImportOutcome{}, err
 	}

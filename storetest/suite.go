@@ -553,6 +553,16 @@ func testImportBooks(t *testing.T, h Harness) {
 	if nb.ID <= 10 {
 		t.Fatalf("new book id %d collides with imported ids", nb.ID)
 	}
+	// A catalogue row never overwrites a book that no import created, even
+	// when it carries that book's id.
+	before = Dump(t, f.db)
+	out, err = f.store.ImportBooks(f.ctx, []litengine.BookImport{{ID: nb.ID, Title: "Someone Else's Book"}})
+	if err != nil || out[0].Result != litengine.ImportSkipped || out[0].Reason != litengine.ImportIDTaken(nb.ID) {
+		t.Fatalf("row with the id of an API-created book: %+v, %v", out, err)
+	}
+	if after := Dump(t, f.db); after != before {
+		t.Fatal("a skipped row changed the database")
+	}
 }
 
 func testConcurrentBorrowersOfOneBook(t *testing.T, h Harness) {

@@ -7,10 +7,13 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/litengine/litengine"
+	"github.com/litengine/litengine/postgres"
 	"github.com/litengine/litengine/sqlite"
 )
 
@@ -63,21 +66,51 @@ type storeFlags struct {
 	db          string
 	loanDays    int
 	synchronous string
+	pool        postgres.Options
+	circulation bool // the command lends books: the loan period matters
 }
 
-func (s *storeFlags) register(fs *flag.FlagSet) {
+func (s *storeFlags) register(fs *flag.FlagSet, circulation bool) {
+	s.circulation = circulation
 	fs.StringVar(&s.db, "db", "litengine.db", "database: a SQLite file path, or a postgres:// URL")
-	fs.IntVar(&s.loanDays, "loan-days", 14, "loan period in days: due_at = borrowed_at + loan-days")
+	if circulation {
+		fs.IntVar(&s.loanDays, "loan-days", 14, "loan period in days: due_at = borrowed_at + loan-days")
+	}
 	fs.StringVar(&s.synchronous, "sqlite-synchronous", "full", "SQLite durability: full (every commit survives power loss) or normal (faster)")
+	s.pool.MaxConns = int32(max(4, 4*runtime.NumCPU()))
+	fs.Func("pg-max-conns", fmt.Sprintf("PostgreSQL: most pooled connections (default %d)", s.pool.MaxConns), int32Flag(&s.pool.MaxConns, 1))
+	fs.Func("pg-min-conns", "PostgreSQL: connections kept open when idle (default 0)", int32Flag(&s.pool.MinConns, 0))
+	fs.DurationVar(&s.pool.MaxConnLifetime, "pg-conn-lifetime", time.Hour, "PostgreSQL: a connection is replaced after this long")
+	fs.DurationVar(&s.pool.MaxConnIdleTime, "pg-conn-idle", 30*time.Minute, "PostgreSQL: an idle connection is closed after this long")
+	fs.DurationVar(&s.pool.AcquireTimeout, "pg-acquire-timeout", 5*time.Second, "PostgreSQL: how long a request waits for a free connection before a 503")
+}
+
+func int32Flag(dst *int32, min int64) func(string) error {
+	return func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < min {
+			return fmt.Errorf("want an integer of at least %d", min)
+		}
+		*dst = int32(n)
+		return nil
+	}
 }
 
 func (s *storeFlags) open(ctx context.Context) (litengine.Store, error) {
-	if s.loanDays < 1 || s.loanDays > 3650 {
-		return nil, fmt.Errorf("--loan-days must be between 1 and 3650, not %d", s.loanDays)
+	period := litengine.DefaultLoanPeriod
+	if s.circulation {
+		if s.loanDays < 1 || s.loanDays > 3650 {
+			return nil, fmt.Errorf("--loan-days must be between 1 and 3650, not %d", s.loanDays)
+		}
+		period = time.Duration(s.loanDays) * 24 * time.Hour
 	}
-	period := time.Duration(s.loanDays) * 24 * time.Hour
 	if isPostgresURL(s.db) {
-		return nil, fmt.Errorf("PostgreSQL is not supported by this build")
+		if s.pool.MinConns > s.pool.MaxConns {
+			return nil, fmt.Errorf("--pg-min-conns %d is above --pg-max-conns %d", s.pool.MinConns, s.pool.MaxConns)
+		}
+		opts := s.pool
+		opts.LoanPeriod = period
+		return postgres.Open(ctx, s.db, opts)
 	}
 	return sqlite.Open(ctx, s.db, sqlite.Options{LoanPeriod: period, Synchronous: s.synchronous})
 }

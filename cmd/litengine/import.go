@@ -18,18 +18,21 @@ func importCatalogue(ctx context.Context, args []string, stdout, stderr io.Write
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	var (
 		store     storeFlags
-		mapping   = fs.String("map", "", `column mapping over the detected one, e.g. "id=BookID,title=Title,authors=Author,isbn=ISBN,isbn13=EAN,year=Year"`)
+		mapping   = fs.String("map", "", `the columns to read, when the header is not detected, e.g. "id=BookID,title=Title,authors=Author,isbn=ISBN,isbn13=EAN,year=Year"`)
 		authorSep = fs.String("author-sep", "", `separator between several authors in one field (default ", " for goodbooks-10k, ";" otherwise)`)
 		lastFirst = fs.Bool("last-first", false, `authors are written "Last, First": store them as "First Last"`)
 		batch     = fs.Int("batch", 1000, "rows per transaction")
 	)
-	store.register(fs)
+	store.register(fs, false)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: litengine import [flags] FILE\n\nLoads a catalogue CSV (goodbooks-10k columns by default) into the books table.\nRe-running it with the same file changes nothing. Flags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if *batch < 1 || *batch > 100000 {
+		return fmt.Errorf("--batch must be between 1 and 100000, not %d", *batch)
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

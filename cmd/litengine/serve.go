@@ -30,8 +30,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		maxInventory    = fs.Int("max-inventory", httpapi.DefaultLimits.MaxInventory, "most items in one inventory request")
 		shutdownTimeout = fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	)
-	store.register(fs)
+	store.register(fs, true)
 	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if err := positive(map[string]int64{"max-body-bytes": *maxBody, "max-borrow": int64(*maxBorrow),
+		"max-return": int64(*maxReturn), "max-inventory": int64(*maxInventory), "shutdown-timeout": int64(*shutdownTimeout)}); err != nil {
 		return err
 	}
 	log, err := newLogger(stdout, *logFormat, *logLevel)
@@ -108,8 +115,11 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	var store storeFlags
-	store.register(fs)
+	store.register(fs, false)
 	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	st, err := store.open(ctx) // opening applies every pending migration
@@ -118,5 +128,24 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer st.Close()
 	fmt.Fprintf(stdout, "database %s is migrated to the current schema\n", maskSecret(store.db))
+	return nil
+}
+
+// noArgs refuses stray arguments, such as a database path given without --db,
+// which would otherwise be ignored silently.
+func noArgs(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s takes no arguments, got %q (flags come first: --db PATH)", fs.Name(), fs.Args())
+	}
+	return nil
+}
+
+// positive refuses limits of zero or below, which would mean no limit at all.
+func positive(limits map[string]int64) error {
+	for name, v := range limits {
+		if v <= 0 {
+			return fmt.Errorf("--%s must be positive, not %d", name, v)
+		}
+	}
 	return nil
 }
