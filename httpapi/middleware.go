@@ -140,6 +140,12 @@ func (s *Server) withBodyLimit(next http.Handler) http.Handler {
 				fmt.Sprintf("The request body is larger than the limit of %d bytes.", s.limits.MaxBodyBytes)))
 			return
 		}
+		// HEAD is GET without the body (net/http drops what is written), so
+		// probes and caches that use it get the same status and headers.
+		if r.Method == http.MethodHead {
+			r = r.Clone(r.Context())
+			r.Method = http.MethodGet
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.limits.MaxBodyBytes)
 		// A body without a Content-Type is read as JSON, the only type the API
 		// speaks; a body that declares another type is refused with 415.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/go-faster/jx"
@@ -109,7 +110,13 @@ func (s *Server) decodeError(ctx context.Context, w http.ResponseWriter, r *http
 		p = newProblem(ctx, http.StatusUnsupportedMediaType,
 			fmt.Sprintf("Content-Type %q is not supported; send application/json.", ctype.ContentType))
 	case errors.As(err, &req):
-		p = newProblem(ctx, http.StatusBadRequest, "Invalid request body: "+describe(req.Err))
+		items := schemaItems(req.Err)
+		detail := "Invalid request body: " + describe(req.Err)
+		if len(items) > 0 {
+			detail = "The request body breaks the API's schema; each problem is listed in errors."
+		}
+		p = newProblem(ctx, http.StatusBadRequest, detail)
+		p.Response.Errors = items
 	case errors.As(err, &param):
 		p = newProblem(ctx, http.StatusBadRequest,
 			fmt.Sprintf("Invalid %s parameter %q: %s", param.In, param.Name, describe(param.Err)))
@@ -129,17 +136,84 @@ func (s *Server) decodeError(ctx context.Context, w http.ResponseWriter, r *http
 	writeProblem(w, p)
 }
 
-// describe makes a decoding error readable, dropping the generated code's
-// layers of "decode application/json:" context.
+// describe makes a decoding error readable: it names the field, when the
+// decoder said which, and the reason in plain words.
 func describe(err error) string {
-	if errors.Is(err, validate.ErrBodyRequired) || strings.Contains(err.Error(), "EOF") {
+	msg := err.Error()
+	if errors.Is(err, validate.ErrBodyRequired) || strings.Contains(msg, "EOF") {
 		return "the body is empty or truncated JSON."
 	}
-	msg := err.Error()
+	var path []string
+	for _, m := range fieldPattern.FindAllStringSubmatch(msg, -1) {
+		path = append(path, m[1])
+	}
+	where := ""
+	if len(path) > 0 {
+		where = "field " + strings.Join(path, ".") + ": "
+	}
+	switch {
+	case strings.Contains(msg, "unexpected field"):
+		if m := unknownFieldPattern.FindStringSubmatch(msg); m != nil {
+			return where + fmt.Sprintf("unknown field %q; only the fields of the API's schema are accepted.", m[1])
+		}
+	case strings.Contains(msg, "floating point") || strings.Contains(msg, "unexpected byte 46") || strings.Contains(msg, "unexpected byte 101") || strings.Contains(msg, "unexpected byte 69"):
+		return where + "must be an integer, written without a fraction or exponent."
+	case strings.Contains(msg, "overflow") || strings.Contains(msg, "out of range"):
+		return where + "the number is out of range."
+	case strings.Contains(msg, "unexpected byte 34"):
+		return where + "must be a number, not a string."
+	case strings.Contains(msg, "strconv."):
+		return where + "must be an integer."
+	}
 	for _, prefix := range []string{"decode application/json: ", "validate: ", "callback: "} {
 		msg = strings.ReplaceAll(msg, prefix, "")
 	}
 	return msg
+}
+
+var (
+	fieldPattern        = regexp.MustCompile(`decode field "([^"]+)"`)
+	unknownFieldPattern = regexp.MustCompile(`unexpected field "([^"]*)"`)
+)
+
+// schemaItems lists each schema violation that validation found, with a JSON
+// pointer to the offending value, so that a client sees every culprit.
+func schemaItems(err error) []oas.ProblemItem {
+	var v *validate.Error
+	if !errors.As(err, &v) {
+		return nil
+	}
+	var items []oas.ProblemItem
+	var walk func(pointer string, e *validate.Error)
+	walk = func(pointer string, e *validate.Error) {
+		for _, f := range e.Fields {
+			p := pointer + "/" + strings.Trim(f.Name, "[]")
+			var inner *validate.Error
+			if errors.As(f.Error, &inner) {
+				walk(p, inner)
+				continue
+			}
+			items = append(items, oas.ProblemItem{
+				Code:    litengine.ItemInvalid,
+				Detail:  schemaReason(f.Error),
+				Pointer: oas.NewOptString(p),
+			})
+		}
+	}
+	walk("", v)
+	return items
+}
+
+// schemaReason words one violated constraint.
+func schemaReason(err error) string {
+	if errors.Is(err, validate.ErrFieldRequired) {
+		return "required field is missing."
+	}
+	msg := err.Error()
+	for _, kind := range []string{"int: ", "string: ", "array: ", "float: "} {
+		msg = strings.TrimPrefix(msg, kind)
+	}
+	return msg + "."
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {

@@ -918,7 +918,7 @@ func (s *Problem) SetErrors(val []ProblemItem) {
 // Ref: #/components/schemas/ProblemItem
 type ProblemItem struct {
 	// Machine-readable reason: `not_found`, `unavailable`, `duplicate`, `already_returned`,
-	// `below_on_loan`, `invalid`, `too_many`.
+	// `below_on_loan`, `invalid` (a value that breaks the schema, such as an id below 1).
 	Code   string `json:"code"`
 	Detail string `json:"detail"`
 	// JSON pointer to the offending item of the request body.

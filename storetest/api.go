@@ -330,6 +330,14 @@ func testAPIBatchProblems(t *testing.T, c *apiClient) {
 	if len(p.Errors) != 1 || p.Errors[0].Code != "unavailable" || p.Errors[0].BookID != none.ID {
 		t.Fatalf("problem %+v", p)
 	}
+	p = wantProblem(t, c.post("/api/borrow", fmt.Sprintf(`{"user_id":%d,"books":[%d,0,-3]}`, user, a.ID)), 400)
+	if len(p.Errors) != 2 || p.Errors[0].Pointer != "/books/1" || p.Errors[1].Pointer != "/books/2" || p.Errors[1].Code != "invalid" {
+		t.Fatalf("schema problem %+v", p)
+	}
+	p = wantProblem(t, c.post("/api/inventory", `{"inventory":[{"bookid":1,"totalqty":-1},{"bookid":0,"totalqty":2}]}`), 400)
+	if len(p.Errors) != 2 || p.Errors[0].Pointer != "/inventory/0/totalqty" || p.Errors[1].Pointer != "/inventory/1/bookid" {
+		t.Fatalf("schema problem %+v", p)
+	}
 	p = wantProblem(t, c.post("/api/return", `{"transaction_ids":["x","y"]}`), 404)
 	if len(p.Errors) != 2 || p.Errors[1].TransactionID != "y" || p.Errors[1].Code != "not_found" {
 		t.Fatalf("problem %+v", p)
@@ -422,6 +430,9 @@ func testAPIMeta(t *testing.T, c *apiClient) {
 	r := c.get("/healthz").must(t, 200)
 	if string(r.body) != `{"status":"ok"}` {
 		t.Fatalf("healthz %s", r.body)
+	}
+	if r := c.do("HEAD", "/healthz", "", ""); r.status != 200 || len(r.body) != 0 {
+		t.Fatalf("HEAD /healthz: %d %q", r.status, r.body)
 	}
 	r = c.get("/api/openapi.yaml").must(t, 200)
 	if !bytes.Equal(r.body, api.OpenAPI) {
