@@ -1,8 +1,10 @@
 package sqlite_test
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -13,25 +15,33 @@ import (
 
 // harness opens a fresh database file per test, in the test's temporary
 // directory, which the testing package removes afterwards.
-var harness = storetest.Harness{
-	Open: func(t testing.TB, cfg storetest.Config) (litengine.Store, *sql.DB) {
+var harness = newHarness("normal")
+
+// benchHarness measures with the durability chosen by LITENGINE_BENCH_SYNC.
+var benchHarness = newHarness(cmp.Or(os.Getenv("LITENGINE_BENCH_SYNC"), "normal"))
+
+func newHarness(synchronous string) storetest.Harness {
+	return storetest.Harness{Open: func(t testing.TB, cfg storetest.Config) (litengine.Store, *sql.DB) {
 		path := filepath.Join(t.TempDir(), "litengine.db")
 		store, err := sqlite.Open(context.Background(), path, sqlite.Options{
-			Now: cfg.Now, LoanPeriod: cfg.LoanPeriod, Synchronous: "normal",
+			Now: cfg.Now, LoanPeriod: cfg.LoanPeriod, Synchronous: synchronous,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+		// A raw connection configured like the store's writer: the suite's
+		// checks read through it and the benchmarks' raw SQL writes through it.
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous("+synchronous+")&_txlock=immediate")
 		if err != nil {
 			t.Fatal(err)
 		}
+		db.SetMaxOpenConns(1)
 		t.Cleanup(func() {
 			db.Close()
 			store.Close()
 		})
 		return store, db
-	},
+	}}
 }
 
 func TestConformance(t *testing.T) { storetest.Run(t, harness) }
