@@ -108,7 +108,7 @@ func (db *DB) Borrow(ctx context.Context, userID int64, bookIDs []int64) ([]*lit
 		case !userFound:
 			return litengine.Errorf(litengine.ENOTFOUND, "User %d not found.", userID)
 		case !booksOK:
-			return borrowFailure(bookIDs, known, available)
+			return litengine.BorrowFailure(bookIDs, set(known), set(available))
 		case changed != 2*int64(len(bookIDs)):
 			return fmt.Errorf("postgres: borrow of %d books changed %d rows", len(bookIDs), changed)
 		}
@@ -118,24 +118,6 @@ func (db *DB) Borrow(ctx context.Context, userID int64, bookIDs []int64) ([]*lit
 		return nil, err
 	}
 	return loans, nil
-}
-
-// borrowFailure names every book of a failed borrow: unknown ones and those
-// with no copy left, in request order.
-func borrowFailure(bookIDs, known, available []int64) error {
-	isKnown, hasCopy := set(known), set(available)
-	var items []litengine.ItemError
-	for i, id := range bookIDs {
-		switch {
-		case !isKnown[id]:
-			items = append(items, litengine.ItemError{Field: "books", Index: i, BookID: id, Code: litengine.ItemNotFound,
-				Detail: fmt.Sprintf("Book %d not found.", id)})
-		case !hasCopy[id]:
-			items = append(items, litengine.ItemError{Field: "books", Index: i, BookID: id, Code: litengine.ItemUnavailable,
-				Detail: fmt.Sprintf("Book %d has no copy available.", id)})
-		}
-	}
-	return litengine.BatchError("Nothing was borrowed: some books are unknown or have no copy available.", items)
 }
 
 // lockLoans locks loans $1 in id order, then their books in id order. The
@@ -219,7 +201,11 @@ func (db *DB) Return(ctx context.Context, transactionIDs []string) ([]*litengine
 		}
 		switch {
 		case !ok: // also when no row came back: every id is unknown
-			return returnFailure(transactionIDs, byID, returned)
+			known, open := make(map[string]bool, len(byID)), make(map[string]bool, len(byID))
+			for id := range byID {
+				known[id], open[id] = true, !returned[id]
+			}
+			return litengine.ReturnFailure(transactionIDs, known, open)
 		case closed != int64(len(transactionIDs)):
 			return fmt.Errorf("postgres: return of %d loans closed %d", len(transactionIDs), closed)
 		}
@@ -233,22 +219,6 @@ func (db *DB) Return(ctx context.Context, transactionIDs []string) ([]*litengine
 		loans[i] = byID[id]
 	}
 	return loans, nil
-}
-
-// returnFailure names every transaction ID of a failed return, in request order.
-func returnFailure(transactionIDs []string, known map[string]*litengine.Loan, returned map[string]bool) error {
-	var items []litengine.ItemError
-	for i, id := range transactionIDs {
-		switch {
-		case known[id] == nil:
-			items = append(items, litengine.ItemError{Field: "transaction_ids", Index: i, TransactionID: id,
-				Code: litengine.ItemNotFound, Detail: fmt.Sprintf("Transaction %s not found.", id)})
-		case returned[id]:
-			items = append(items, litengine.ItemError{Field: "transaction_ids", Index: i, TransactionID: id,
-				Code: litengine.ItemAlreadyReturned, Detail: fmt.Sprintf("Transaction %s was already returned.", id)})
-		}
-	}
-	return litengine.BatchError("Nothing was returned: some transactions are unknown or already returned.", items)
 }
 
 // FindLoans lists one page of a member's loans in the order they were made.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -83,18 +82,7 @@ func (db *DB) borrowFailure(ctx context.Context, tx *sql.Tx, bookIDs []int64, id
 	if err != nil {
 		return err
 	}
-	var items []litengine.ItemError
-	for i, id := range bookIDs {
-		switch {
-		case !known[id]:
-			items = append(items, litengine.ItemError{Field: "books", Index: i, BookID: id, Code: litengine.ItemNotFound,
-				Detail: fmt.Sprintf("Book %d not found.", id)})
-		case !taken[id]:
-			items = append(items, litengine.ItemError{Field: "books", Index: i, BookID: id, Code: litengine.ItemUnavailable,
-				Detail: fmt.Sprintf("Book %d has no copy available.", id)})
-		}
-	}
-	return litengine.BatchError("Nothing was borrowed: some books are unknown or have no copy available.", items)
+	return litengine.BorrowFailure(bookIDs, known, taken)
 }
 
 // Return closes every loan in one transaction, or none of them.
@@ -163,18 +151,11 @@ func (db *DB) returnFailure(ctx context.Context, tx *sql.Tx, transactionIDs []st
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	var items []litengine.ItemError
-	for i, id := range transactionIDs {
-		switch {
-		case !known[id]:
-			items = append(items, litengine.ItemError{Field: "transaction_ids", Index: i, TransactionID: id,
-				Code: litengine.ItemNotFound, Detail: fmt.Sprintf("Transaction %s not found.", id)})
-		case closed[id] == nil:
-			items = append(items, litengine.ItemError{Field: "transaction_ids", Index: i, TransactionID: id,
-				Code: litengine.ItemAlreadyReturned, Detail: fmt.Sprintf("Transaction %s was already returned.", id)})
-		}
+	open := make(map[string]bool, len(closed))
+	for id := range closed {
+		open[id] = true // closed by this transaction: open until now
 	}
-	return litengine.BatchError("Nothing was returned: some transactions are unknown or already returned.", items)
+	return litengine.ReturnFailure(transactionIDs, known, open)
 }
 
 // FindLoans lists one page of a member's loans in the order they were made.

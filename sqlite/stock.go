@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/litengine/litengine"
@@ -44,19 +43,16 @@ func (db *DB) SetInventory(ctx context.Context, changes []litengine.StockChange)
 				return err
 			}
 			if missing {
-				items = append(items, litengine.ItemError{Field: "inventory", Index: idx, BookID: bookID,
-					Code: litengine.ItemNotFound, Detail: fmt.Sprintf("Book %d not found.", bookID)})
+				items = append(items, litengine.UnknownStockItem(idx, bookID))
 			} else {
-				items = append(items, litengine.ItemError{Field: "inventory", Index: idx, BookID: bookID,
-					Code: litengine.ItemBelowOnLoan, Detail: fmt.Sprintf(
-						"Book %d has %d copies on loan; totalqty %d would leave fewer than that.", bookID, on, qty)})
+				items = append(items, litengine.BelowOnLoanItem(idx, bookID, qty, on))
 			}
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
 		if items != nil {
-			return litengine.BatchError("Stock was not changed: some books are unknown or have more copies on loan than the new total.", items)
+			return litengine.InventoryFailure(items)
 		}
 
 		rows, err = db.query(ctx, tx, `
