@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // profiles for --debug-addr
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +30,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		maxReturn       = fs.Int("max-return", httpapi.DefaultLimits.MaxReturn, "most loans in one return request")
 		maxInventory    = fs.Int("max-inventory", httpapi.DefaultLimits.MaxInventory, "most items in one inventory request")
 		shutdownTimeout = fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+		debugAddr       = fs.String("debug-addr", "", "if set, serve Go's pprof profiles on this address (keep it private), e.g. 127.0.0.1:6060")
 	)
 	store.register(fs, true)
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -66,6 +68,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if *debugAddr != "" {
+		go func() {
+			// pprof registers on http.DefaultServeMux, which only this listener serves.
+			err := http.ListenAndServe(*debugAddr, http.DefaultServeMux)
+			log.Error("debug listener stopped", "err", err)
+		}()
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
