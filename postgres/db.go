@@ -173,7 +173,7 @@ func (db *DB) PoolStats() litengine.PoolStats {
 }
 
 // Retries returns how many times a request was retried after a serialization
-// failure or a deadlock since the store opened.
+// failure, a deadlock or a dead pooled connection since the store opened.
 func (db *DB) Retries() int64 { return db.retries.Load() }
 
 // acquire takes a connection from the pool, waiting at most acquireTimeout.
@@ -196,14 +196,23 @@ func (db *DB) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 // serialization failure or a deadlock: fn must change nothing unless it
 // succeeds, which every statement, pipeline and transaction guarantees.
 func (db *DB) run(ctx context.Context, fn func(conn *pgxpool.Conn, now time.Time) error) error {
-	conn, err := db.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
 	for attempt := 0; ; attempt++ {
-		err := fn(conn, db.clock())
-		if err == nil || attempt >= db.maxRetries || !retryable(err) {
+		conn, err := db.acquire(ctx)
+		if err != nil {
+			return err
+		}
+		err = fn(conn, db.clock())
+		// A connection that died is destroyed by Release; the next attempt
+		// takes a fresh one.
+		lost := err != nil && conn.Conn().IsClosed()
+		conn.Release()
+		if err == nil {
+			return nil
+		}
+		if attempt >= db.maxRetries || !retryable(err) {
+			if lost && !pgconn.SafeToRetry(err) {
+				return lostInFlight()
+			}
 			return classify(err)
 		}
 		db.retries.Add(1)
@@ -216,6 +225,14 @@ func (db *DB) run(ctx context.Context, fn func(conn *pgxpool.Conn, now time.Time
 		case <-time.After(pause):
 		}
 	}
+}
+
+// lostInFlight is the answer when the connection died after the request
+// was sent: PostgreSQL may or may not have committed it, and the client must
+// look before it retries a change.
+func lostInFlight() error {
+	return &litengine.Error{Code: litengine.EUNAVAILABLE, Message: "The connection to the database was lost " +
+		"while the request was in flight: a change may or may not have been applied. Check before retrying it."}
 }
 
 // clock returns the current time in UTC, truncated to the stored precision.
@@ -239,7 +256,9 @@ const (
 var errRetry = errors.New("postgres: lost a race; retry")
 
 func retryable(err error) bool {
-	if errors.Is(err, errRetry) {
+	// SafeToRetry: the connection failed before anything was sent, so the
+	// request did not reach PostgreSQL (a pooled connection that had died).
+	if errors.Is(err, errRetry) || pgconn.SafeToRetry(err) {
 		return true
 	}
 	var pe *pgconn.PgError

@@ -85,27 +85,40 @@ func TestConnectionsKilledUnderLoad(t *testing.T) {
 	}
 }
 
-// TestServerRestart restarts the PostgreSQL server under load. It disturbs
+// TestServerRestart restarts the local PostgreSQL cluster (pg_ctlcluster, so
+// the test server must be that cluster, and the test must run as root or
+// postgres) under load. It disturbs
 // every other test that uses the server, so it runs only when asked:
-// LITENGINE_TEST_PG_RESTART=1.
+// LITENGINE_TEST_PG_RESTART=1 for a restart in pg_ctlcluster's default (fast)
+// mode, where every backend sends its client a FATAL error before it exits;
+// LITENGINE_TEST_PG_RESTART=immediate for an immediate one, where backends
+// only send a WARNING and close, as in a crash of the server. (With the store
+// as it stands, the immediate mode fails: requests in flight then get an
+// unexpected EOF, which the store reports as an internal error.)
 func TestServerRestart(t *testing.T) {
-	if os.Getenv("LITENGINE_TEST_PG_RESTART") != "1" {
-		t.Skip("restarting the shared PostgreSQL server disturbs parallel tests; set LITENGINE_TEST_PG_RESTART=1 to run")
+	mode := os.Getenv("LITENGINE_TEST_PG_RESTART")
+	if mode != "1" && mode != "immediate" {
+		t.Skip("restarting the shared PostgreSQL server disturbs parallel tests; set LITENGINE_TEST_PG_RESTART=1 (or =immediate) to run")
+	}
+	args := []string{"--skip-systemctl-redirect", "", "main", "restart"}
+	if mode == "immediate" {
+		args = append(args, "-m", "immediate")
 	}
 	versions, err := os.ReadDir("/etc/postgresql")
 	if err != nil || len(versions) != 1 {
 		t.Fatalf("want one cluster version under /etc/postgresql: %v %v", versions, err)
 	}
+	args[1] = versions[0].Name()
 	env := newFaultEnv(t)
 	env.run(t, func() time.Time {
 		time.Sleep(time.Second)
 		start := time.Now()
-		out, err := exec.Command("pg_ctlcluster", "--skip-systemctl-redirect", versions[0].Name(), "main", "restart").CombinedOutput()
+		out, err := exec.Command("pg_ctlcluster", args...).CombinedOutput()
 		if err != nil {
 			t.Errorf("restart: %v: %s", err, out)
 		}
 		done := time.Now()
-		t.Logf("pg_ctlcluster restart took %v", done.Sub(start).Round(time.Millisecond))
+		t.Logf("pg_ctlcluster %s took %v", strings.Join(args, " "), done.Sub(start).Round(time.Millisecond))
 		return done
 	})
 }
@@ -257,6 +270,7 @@ type faultBorrow struct {
 	books   []int64
 	lo, hi  int64 // the clock ticks before and after: the attempt's tick is in (lo, hi]
 	outcome string
+	err     error // of an unknown outcome
 	loans   []*litengine.Loan
 	used    bool // an unknown borrow already matched to a batch in the database
 }
@@ -266,8 +280,9 @@ type faultReturn struct {
 	ids      []string
 	lo, hi   int64 // the ticks before the first and after the last attempt
 	attempts int
-	resolved bool // the loans are known to be returned
-	earlier  bool // resolved by an already_returned answer after an unknown attempt
+	resolved bool    // the loans are known to be returned
+	earlier  bool    // resolved by an already_returned answer after an unknown attempt
+	errs     []error // of the attempts with an unknown outcome
 }
 
 // faultEnv is one store under test with its load and its records.
@@ -467,7 +482,7 @@ func (c *faultClient) borrow(user int64, books []int64) string {
 		b.outcome = outcomeRefused
 	default:
 		env.allowed("borrow", err)
-		b.outcome = outcomeUnknown
+		b.outcome, b.err = outcomeUnknown, err
 		c.resync(user)
 	}
 	env.record(b, nil, "borrow "+b.outcome)
@@ -530,6 +545,7 @@ func (c *faultClient) giveBack(user int64, ids []string) {
 		default:
 			env.allowed("return", err)
 			unknown = true
+			r.errs = append(r.errs, err)
 			if time.Now().After(env.giveUp) {
 				env.t.Errorf("return %v of user %d: no answer after %d attempts", ids, user, r.attempts)
 				c.resync(user)
@@ -693,6 +709,7 @@ func (env *faultEnv) check(t *testing.T) {
 		}
 		match.used = true
 		committedUnknown++
+		t.Logf("user %d: borrow of %v failed (%v) but committed", key.user, match.books, match.err)
 	}
 	unknown := 0
 	for _, b := range env.borrows {
@@ -723,6 +740,8 @@ func (env *faultEnv) check(t *testing.T) {
 			t.Errorf("return %v of user %d is half applied: return ticks %v (resolved %v)", r.ids, r.user, ticks, r.resolved)
 		case ticks[0] <= r.lo || ticks[0] > r.hi:
 			t.Errorf("return %v of user %d stamped at tick %d, outside its ticks (%d, %d]", r.ids, r.user, ticks[0], r.lo, r.hi)
+		case r.earlier:
+			t.Logf("user %d: return of %v failed (%v) but committed; retried %d times", r.user, r.ids, r.errs[0], r.attempts-1)
 		}
 	}
 	for _, l := range loans {
