@@ -49,7 +49,7 @@ func UnknownStockItem(index int, bookID int64) ItemError {
 // copies than are on loan.
 func BelowOnLoanItem(index int, bookID, totalQty, onLoan int64) ItemError {
 	return ItemError{Field: "inventory", Index: index, BookID: bookID, Code: ItemBelowOnLoan,
-		Detail: fmt.Sprintf("Book %d has %d copies on loan; totalqty %d would leave fewer than that.", bookID, onLoan, totalQty)}
+		Detail: fmt.Sprintf("Book %d has %d on loan; a totalqty of %d would be fewer than that.", bookID, onLoan, totalQty)}
 }
 
 // InventoryFailure is the error of a failed inventory update.

@@ -9,6 +9,15 @@ import (
 	"time"
 )
 
+// Limits of catalogue data, the same for the API and for imports. MaxID
+// keeps ids exact in JavaScript clients, whose numbers are doubles.
+const (
+	MaxTitleRunes  = 1000
+	MaxAuthorRunes = 500
+	MaxAuthors     = 100
+	MaxID          = 1<<53 - 1
+)
+
 // Book is a title in the catalogue with its stock. Available is always
 // TotalQty - OnLoan and never negative: the stores enforce it.
 type Book struct {
@@ -37,6 +46,14 @@ type BookCreate struct {
 
 // Validate cleans the fields and checks them, normalising the ISBN to 13 digits.
 func (b *BookCreate) Validate() error {
+	if !Printable(b.Title) {
+		return Errorf(EINVALID, "The title contains control characters or invalid UTF-8.")
+	}
+	for _, a := range b.Authors {
+		if !Printable(a) {
+			return Errorf(EINVALID, "An author name contains control characters or invalid UTF-8.")
+		}
+	}
 	b.Title = CleanText(b.Title)
 	if b.Title == "" {
 		return Errorf(EINVALID, "Book title is required.")

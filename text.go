@@ -3,6 +3,7 @@ package litengine
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/runes"
@@ -26,4 +27,18 @@ func SearchKey(s string) string {
 // puts it in NFC, so that stored titles and names are canonical.
 func CleanText(s string) string {
 	return norm.NFC.String(strings.Join(strings.Fields(s), " "))
+}
+
+// Printable reports whether s is valid UTF-8 without control characters, the
+// condition for text that is stored and shown to people.
+func Printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' {
+			return false
+		}
+	}
+	return true
 }

@@ -23,6 +23,9 @@ type UserCreate struct {
 
 // Validate cleans and checks the fields. An email must be a bare address.
 func (u *UserCreate) Validate() error {
+	if !Printable(u.Name) || !Printable(u.Email) {
+		return Errorf(EINVALID, "The name or email contains control characters or invalid UTF-8.")
+	}
 	u.Name = CleanText(u.Name)
 	if u.Name == "" {
 		return Errorf(EINVALID, "User name is required.")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/litengine/litengine"
 )
@@ -152,7 +153,7 @@ func (r *Reader) Next() (Record, error) {
 
 	if r.col.id >= 0 {
 		id, ok := parseBookID(cell(r.col.id))
-		if !ok {
+		if !ok || id > litengine.MaxID {
 			rec.Skip = fmt.Sprintf("invalid book id %q", strings.TrimSpace(cell(r.col.id)))
 			return rec, nil
 		}
@@ -162,6 +163,14 @@ func (r *Reader) Next() (Record, error) {
 	rec.Book.Title = litengine.CleanText(title)
 	if rec.Book.Title == "" {
 		rec.Skip = "no title"
+		return rec, nil
+	}
+	if n := utf8.RuneCountInString(rec.Book.Title); n > litengine.MaxTitleRunes {
+		rec.Skip = fmt.Sprintf("title of %d characters, more than %d", n, litengine.MaxTitleRunes)
+		return rec, nil
+	}
+	if !litengine.Printable(rec.Book.Title) {
+		rec.Skip = "title contains control characters"
 		return rec, nil
 	}
 	if rec.Book.ID != 0 {
@@ -176,6 +185,16 @@ func (r *Reader) Next() (Record, error) {
 	authors, warn := validText("authors", cell(r.col.authors))
 	rec.addWarning(warn)
 	rec.Book.Authors = splitAuthors(authors, r.mapping.AuthorSep, r.mapping.LastFirst)
+	if len(rec.Book.Authors) > litengine.MaxAuthors {
+		rec.Skip = fmt.Sprintf("%d authors, more than %d", len(rec.Book.Authors), litengine.MaxAuthors)
+		return rec, nil
+	}
+	for _, a := range rec.Book.Authors {
+		if utf8.RuneCountInString(a) > litengine.MaxAuthorRunes || !litengine.Printable(a) {
+			rec.Skip = fmt.Sprintf("an author name is longer than %d characters or contains control characters", litengine.MaxAuthorRunes)
+			return rec, nil
+		}
+	}
 
 	isbn, warn := pickISBN(cell(r.col.isbn), cell(r.col.isbn13))
 	rec.addWarning(warn)

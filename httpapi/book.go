@@ -49,15 +49,18 @@ func (s *Server) ListBooks(ctx context.Context, params oas.ListBooksParams) (*oa
 		q = isbn
 	}
 	limit := params.Limit.Or(20)
-	books, err := s.store.FindBooks(ctx, litengine.BookFilter{Query: litengine.SearchKey(q), AfterID: after, Limit: limit})
+	// One more than the page tells whether another page follows.
+	books, err := s.store.FindBooks(ctx, litengine.BookFilter{Query: litengine.SearchKey(q), AfterID: after, Limit: limit + 1})
 	if err != nil {
 		return nil, err
 	}
+	more := len(books) > limit
+	books = books[:min(len(books), limit)]
 	page := &oas.BookPage{Items: make([]oas.Book, len(books))}
 	for i, b := range books {
 		page.Items[i] = toBook(b)
 	}
-	if len(books) == limit {
+	if more {
 		page.NextCursor = oas.NewOptString(encodeCursor("b", strconv.FormatInt(books[len(books)-1].ID, 10)))
 	}
 	return page, nil

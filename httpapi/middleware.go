@@ -1,15 +1,19 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"time"
 
+	"github.com/litengine/litengine"
 	"github.com/litengine/litengine/oas"
 )
 
@@ -100,7 +104,10 @@ func (s *Server) withAccessLog(gen *oas.Server, next http.Handler) http.Handler 
 			s.metrics.observe(routeName(gen, r), r.Method, rec.status, time.Since(start))
 		}
 		level := slog.LevelInfo
-		if rec.status >= 500 {
+		switch {
+		case rec.status == http.StatusServiceUnavailable:
+			level = slog.LevelWarn // overload or a cancelled request: not a fault of the engine
+		case rec.status >= 500:
 			level = slog.LevelError
 		}
 		s.log.LogAttrs(r.Context(), level, "request",
@@ -147,10 +154,33 @@ func (s *Server) withBodyLimit(next http.Handler) http.Handler {
 			r.Method = http.MethodGet
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.limits.MaxBodyBytes)
+		ctx, cancel := context.WithTimeout(r.Context(), s.limits.RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 		// A body without a Content-Type is read as JSON, the only type the API
 		// speaks; a body that declares another type is refused with 415.
-		if r.ContentLength != 0 && r.Header.Get("Content-Type") == "" {
+		if r.Method == http.MethodPost && r.Header.Get("Content-Type") == "" {
 			r.Header.Set("Content-Type", "application/json")
+		}
+		if r.Method == http.MethodPost {
+			data, err := io.ReadAll(r.Body)
+			var tooBig *http.MaxBytesError
+			switch {
+			case errors.As(err, &tooBig):
+				writeProblem(w, newProblem(r.Context(), http.StatusRequestEntityTooLarge,
+					fmt.Sprintf("The request body is larger than the limit of %d bytes.", tooBig.Limit)))
+				return
+			case err != nil:
+				writeProblem(w, newProblem(r.Context(), http.StatusRequestTimeout,
+					"The request body did not arrive in time or the connection broke while sending it."))
+				return
+			}
+			if err := checkJSON(data); err != nil {
+				s.metrics.error(litengine.EINVALID)
+				writeProblem(w, newProblem(r.Context(), http.StatusBadRequest, "Invalid request body: "+err.Error()))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(data))
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -140,7 +141,7 @@ func (s *Server) decodeError(ctx context.Context, w http.ResponseWriter, r *http
 // decoder said which, and the reason in plain words.
 func describe(err error) string {
 	msg := err.Error()
-	if errors.Is(err, validate.ErrBodyRequired) || strings.Contains(msg, "EOF") {
+	if errors.Is(err, validate.ErrBodyRequired) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return "the body is empty or truncated JSON."
 	}
 	var path []string

@@ -16,15 +16,19 @@ import (
 
 // Limits protect the engine from oversized requests.
 type Limits struct {
-	MaxBodyBytes int64 // request body cap
-	MaxBorrow    int   // books per borrow
-	MaxReturn    int   // loans per return
-	MaxInventory int   // items per inventory update
+	// RequestTimeout bounds a request's work: past it, a write waiting for
+	// the database gives up and rolls back, and the client gets a 503,
+	// instead of committing after the client has stopped listening.
+	RequestTimeout time.Duration
+	MaxBodyBytes   int64 // request body cap
+	MaxBorrow      int   // books per borrow
+	MaxReturn      int   // loans per return
+	MaxInventory   int   // items per inventory update
 }
 
 // DefaultLimits are the limits unless configured otherwise. 1 MiB holds a
 // 10,000-item inventory update with room to spare.
-var DefaultLimits = Limits{MaxBodyBytes: 1 << 20, MaxBorrow: 50, MaxReturn: 50, MaxInventory: 10000}
+var DefaultLimits = Limits{RequestTimeout: 30 * time.Second, MaxBodyBytes: 1 << 20, MaxBorrow: 50, MaxReturn: 50, MaxInventory: 10000}
 
 // Server is the HTTP face of a store.
 type Server struct {
@@ -45,6 +49,9 @@ var _ oas.Handler = (*Server)(nil)
 // NewServer returns a server for store. Zero limits take their defaults.
 func NewServer(store litengine.Store, limits Limits, log *slog.Logger, opts ...Option) *Server {
 	d := DefaultLimits
+	if limits.RequestTimeout <= 0 {
+		limits.RequestTimeout = d.RequestTimeout
+	}
 	if limits.MaxBodyBytes <= 0 {
 		limits.MaxBodyBytes = d.MaxBodyBytes
 	}

@@ -34,12 +34,15 @@ func (s *Server) ListUserLoans(ctx context.Context, params oas.ListUserLoansPara
 		return nil, err
 	}
 	limit := params.Limit.Or(20)
+	// One more than the page tells whether another page follows.
 	loans, err := s.store.FindLoans(ctx, litengine.LoanFilter{
-		UserID: params.ID, Status: string(params.Status.Value), AfterID: after, Limit: limit,
+		UserID: params.ID, Status: string(params.Status.Value), AfterID: after, Limit: limit + 1,
 	})
 	if err != nil {
 		return nil, err
 	}
+	more := len(loans) > limit
+	loans = loans[:min(len(loans), limit)]
 	page := &oas.LoanPage{Items: make([]oas.Loan, len(loans))}
 	for i, l := range loans {
 		page.Items[i] = oas.Loan{
@@ -50,7 +53,7 @@ func (s *Server) ListUserLoans(ctx context.Context, params oas.ListUserLoansPara
 			page.Items[i].ReturnedAt = oas.NewOptDateTime(*l.ReturnedAt)
 		}
 	}
-	if len(loans) == limit {
+	if more {
 		page.NextCursor = oas.NewOptString(encodeCursor("l", loans[len(loans)-1].ID))
 	}
 	return page, nil

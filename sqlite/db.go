@@ -140,7 +140,18 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	// Several processes may open a new file at once. Each migration runs in
+	// its own IMMEDIATE transaction, but a process may read the schema version
+	// before another commits the same migration and then fail on it; a second
+	// look finds the migration applied.
+	for attempt := 1; ; attempt++ {
+		_, err = p.Up(ctx)
+		if err == nil || attempt == 3 {
+			break
+		}
+		time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
+	}
+	if err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	return nil
@@ -264,9 +275,18 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx, now time.Time) erro
 	defer db.preparePending(ctx)
 	defer tx.Rollback()
 	if err := fn(tx, db.clock()); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // the request was cancelled or timed out; database/sql rolled back
+		}
 		return classify(err)
 	}
-	return classify(tx.Commit())
+	if err := tx.Commit(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return classify(err)
+	}
+	return nil
 }
 
 // clock returns the current time in UTC, truncated to the stored precision.

@@ -29,6 +29,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		maxBorrow       = fs.Int("max-borrow", httpapi.DefaultLimits.MaxBorrow, "most books in one borrow request")
 		maxReturn       = fs.Int("max-return", httpapi.DefaultLimits.MaxReturn, "most loans in one return request")
 		maxInventory    = fs.Int("max-inventory", httpapi.DefaultLimits.MaxInventory, "most items in one inventory request")
+		reqTimeout      = fs.Duration("request-timeout", httpapi.DefaultLimits.RequestTimeout, "most time a request may take; past it a change is rolled back and the client gets a 503")
 		shutdownTimeout = fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 		debugAddr       = fs.String("debug-addr", "", "if set, serve Go's pprof profiles on this address (keep it private), e.g. 127.0.0.1:6060")
 	)
@@ -40,7 +41,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := positive(map[string]int64{"max-body-bytes": *maxBody, "max-borrow": int64(*maxBorrow),
-		"max-return": int64(*maxReturn), "max-inventory": int64(*maxInventory), "shutdown-timeout": int64(*shutdownTimeout)}); err != nil {
+		"max-return": int64(*maxReturn), "max-inventory": int64(*maxInventory), "shutdown-timeout": int64(*shutdownTimeout),
+		"request-timeout": int64(*reqTimeout)}); err != nil {
 		return err
 	}
 	log, err := newLogger(stdout, *logFormat, *logLevel)
@@ -58,13 +60,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.NewServer(st, httpapi.Limits{
-		MaxBodyBytes: *maxBody, MaxBorrow: *maxBorrow, MaxReturn: *maxReturn, MaxInventory: *maxInventory,
+		RequestTimeout: *reqTimeout, MaxBodyBytes: *maxBody, MaxBorrow: *maxBorrow, MaxReturn: *maxReturn, MaxInventory: *maxInventory,
 	}, log, httpapi.WithMetrics(httpapi.NewMetrics(reg, st)))
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second, // no slowloris: headers must arrive promptly
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		WriteTimeout:      *reqTimeout + 10*time.Second, // room to send the answer of a request that used all its time
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -1,0 +1,65 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/go-faster/jx"
+)
+
+// maxJSONDepth is far more nesting than any request of the API has.
+const maxJSONDepth = 32
+
+// jsonProblem is a body the generated decoder would accept but the API must
+// not: invalid UTF-8 would be stored and sent back as broken JSON, and with a
+// duplicate key it is unclear which value the client meant.
+type jsonProblem struct{ msg string }
+
+func (e *jsonProblem) Error() string { return e.msg }
+
+// checkJSON looks for what the generated decoder lets through. Syntax errors
+// are left to the decoder, whose messages say where the JSON breaks.
+func checkJSON(data []byte) error {
+	if !utf8.Valid(data) {
+		return &jsonProblem{"the body is not valid UTF-8."}
+	}
+	err := walkJSON(jx.DecodeBytes(data), "", 0)
+	var p *jsonProblem
+	if errors.As(err, &p) {
+		return p
+	}
+	return nil
+}
+
+func walkJSON(d *jx.Decoder, pointer string, depth int) error {
+	if depth > maxJSONDepth {
+		return &jsonProblem{fmt.Sprintf("the body nests deeper than %d levels.", maxJSONDepth)}
+	}
+	switch d.Next() {
+	case jx.Object:
+		var keys []string // objects of the API have a handful of keys: a slice beats a map
+		return d.ObjBytes(func(d *jx.Decoder, key []byte) error {
+			for _, k := range keys {
+				if k == string(key) {
+					where := "the body"
+					if pointer != "" {
+						where = fmt.Sprintf("the object at %q", pointer)
+					}
+					return &jsonProblem{fmt.Sprintf("key %q appears twice in %s; send each key once.", key, where)}
+				}
+			}
+			keys = append(keys, string(key))
+			return walkJSON(d, pointer+"/"+string(key), depth+1)
+		})
+	case jx.Array:
+		i := 0
+		return d.Arr(func(d *jx.Decoder) error {
+			err := walkJSON(d, fmt.Sprintf("%s/%d", pointer, i), depth+1)
+			i++
+			return err
+		})
+	default:
+		return d.Skip()
+	}
+}
