@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/litengine/litengine"
 	"github.com/litengine/litengine/storetest"
 )
@@ -31,9 +33,17 @@ var rawSQL = storetest.RawSQL{
 			if n, _ := res.RowsAffected(); n != int64(len(books)) {
 				return fmt.Errorf("took %d copies of %d", n, len(books))
 			}
+			ids := make([]string, len(books))
+			for i := range ids {
+				id, err := uuid.NewV7()
+				if err != nil {
+					return err
+				}
+				ids[i] = id.String()
+			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO loans (id, book_id, user_id, borrowed_at, due_at)
-				SELECT gen_random_uuid()::text, b, $2, date_trunc('second', now()), date_trunc('second', now()) + interval '14 days'
-				FROM unnest($1::bigint[]) AS b`, books, user)
+				SELECT l.id, l.book_id, $3, date_trunc('second', now()), date_trunc('second', now()) + interval '14 days'
+				FROM unnest($1::text[], $2::bigint[]) AS l(id, book_id)`, ids, books, user)
 			return err
 		})
 	},

@@ -36,9 +36,13 @@ var rawSQL = storetest.RawSQL{
 			if n, _ := res.RowsAffected(); n != int64(len(books)) {
 				return fmt.Errorf("took %d copies of %d", n, len(books))
 			}
+			loans, err := storetest.NewLoanIDs(books)
+			if err != nil {
+				return err
+			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO loans (id, book_id, user_id, borrowed_at, due_at)
-				SELECT lower(hex(randomblob(16))), value, ?, unixepoch(), unixepoch() + 1209600 FROM json_each(?)`,
-				user, string(ids))
+				SELECT value ->> 0, value ->> 1, ?, unixepoch(), unixepoch() + 1209600 FROM json_each(?)`,
+				user, loans)
 			return err
 		})
 	},
