@@ -9,9 +9,11 @@ import (
 	"github.com/litengine/litengine"
 )
 
-// SetInventory sets the total stock of many books in one transaction of two
-// statements, whatever the number of items: one finds every culprit, one
-// applies the whole change.
+// SetInventory sets the total stock of many books in one transaction and one
+// statement, whatever the number of items. The update skips any book whose
+// copies on loan exceed its new total; a short count means some item is
+// unknown or below its loans, and only then a second statement names every
+// culprit before the transaction is abandoned.
 func (db *DB) SetInventory(ctx context.Context, changes []litengine.StockChange) ([]*litengine.Stock, error) {
 	if err := litengine.ValidateInventory(changes); err != nil {
 		return nil, err
@@ -24,41 +26,9 @@ func (db *DB) SetInventory(ctx context.Context, changes []litengine.StockChange)
 	byID := make(map[int64]*litengine.Stock, len(changes))
 	err := db.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		rows, err := db.query(ctx, tx, `
-			SELECT item.key, item.value ->> 0, item.value ->> 1, books.id IS NULL, coalesce(books.on_loan, 0)
-			FROM json_each(?) AS item LEFT JOIN books ON books.id = item.value ->> 0
-			WHERE books.id IS NULL OR books.on_loan > item.value ->> 1
-			ORDER BY item.key`, string(payload))
-		if err != nil {
-			return err
-		}
-		var items []litengine.ItemError
-		for rows.Next() {
-			var (
-				idx             int
-				bookID, qty, on int64
-				missing         bool
-			)
-			if err := rows.Scan(&idx, &bookID, &qty, &missing, &on); err != nil {
-				rows.Close()
-				return err
-			}
-			if missing {
-				items = append(items, litengine.UnknownStockItem(idx, bookID))
-			} else {
-				items = append(items, litengine.BelowOnLoanItem(idx, bookID, qty, on))
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if items != nil {
-			return litengine.InventoryFailure(items)
-		}
-
-		rows, err = db.query(ctx, tx, `
-			UPDATE books SET totalqty = item.qty, updated_at = ?
-			FROM (SELECT value ->> 0 AS book_id, value ->> 1 AS qty FROM json_each(?)) AS item
-			WHERE books.id = item.book_id
+			UPDATE books SET totalqty = item.value ->> 1, updated_at = ?
+			FROM json_each(?) AS item
+			WHERE books.id = item.value ->> 0 AND books.on_loan <= item.value ->> 1
 			RETURNING id, totalqty, on_loan`, unix(now), string(payload))
 		if err != nil {
 			return err
@@ -71,7 +41,13 @@ func (db *DB) SetInventory(ctx context.Context, changes []litengine.StockChange)
 			}
 			byID[s.BookID] = &s
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(byID) < len(changes) {
+			return db.inventoryFailure(ctx, tx, string(payload))
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -81,4 +57,38 @@ func (db *DB) SetInventory(ctx context.Context, changes []litengine.StockChange)
 		stock[i] = byID[c.BookID]
 	}
 	return stock, nil
+}
+
+// inventoryFailure names every item of a failed inventory update: unknown
+// books and totals below the copies on loan.
+func (db *DB) inventoryFailure(ctx context.Context, tx *sql.Tx, payload string) error {
+	rows, err := db.query(ctx, tx, `
+		SELECT item.key, item.value ->> 0, item.value ->> 1, books.id IS NULL, coalesce(books.on_loan, 0)
+		FROM json_each(?) AS item LEFT JOIN books ON books.id = item.value ->> 0
+		WHERE books.id IS NULL OR books.on_loan > item.value ->> 1
+		ORDER BY item.key`, payload)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var items []litengine.ItemError
+	for rows.Next() {
+		var (
+			idx             int
+			bookID, qty, on int64
+			missing         bool
+		)
+		if err := rows.Scan(&idx, &bookID, &qty, &missing, &on); err != nil {
+			return err
+		}
+		if missing {
+			items = append(items, litengine.UnknownStockItem(idx, bookID))
+		} else {
+			items = append(items, litengine.BelowOnLoanItem(idx, bookID, qty, on))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return litengine.InventoryFailure(items)
 }
