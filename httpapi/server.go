@@ -14,7 +14,7 @@ import (
 	"github.com/litengine/litengine/oas"
 )
 
-// Limits protect the engine from oversized requests.
+// Limits protect the engine from oversized requests and careless clients.
 type Limits struct {
 	// RequestTimeout bounds a request's work: past it, a write waiting for
 	// the database gives up and rolls back, and the client gets a 503,
@@ -24,11 +24,15 @@ type Limits struct {
 	MaxBorrow      int   // books per borrow
 	MaxReturn      int   // loans per return
 	MaxInventory   int   // items per inventory update
+	MaxInFlight    int   // requests served at once; more are shed with a 503
+	// CORSOrigins are the browser origins allowed to call the API, such as
+	// "https://dashboard.example.org"; "*" allows any. Empty: none.
+	CORSOrigins []string
 }
 
 // DefaultLimits are the limits unless configured otherwise. 1 MiB holds a
 // 10,000-item inventory update with room to spare.
-var DefaultLimits = Limits{RequestTimeout: 30 * time.Second, MaxBodyBytes: 1 << 20, MaxBorrow: 50, MaxReturn: 50, MaxInventory: 10000}
+var DefaultLimits = Limits{RequestTimeout: 30 * time.Second, MaxBodyBytes: 1 << 20, MaxBorrow: 50, MaxReturn: 50, MaxInventory: 10000, MaxInFlight: 1024}
 
 // Server is the HTTP face of a store.
 type Server struct {
@@ -61,6 +65,9 @@ func NewServer(store litengine.Store, limits Limits, log *slog.Logger, opts ...O
 	if limits.MaxReturn <= 0 {
 		limits.MaxReturn = d.MaxReturn
 	}
+	if limits.MaxInFlight <= 0 {
+		limits.MaxInFlight = d.MaxInFlight
+	}
 	if limits.MaxInventory <= 0 {
 		limits.MaxInventory = d.MaxInventory
 	}
@@ -91,7 +98,8 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /metrics", s.metrics.handler)
 	}
 	mux.Handle("/", gen)
-	return s.withRequestID(s.withAccessLog(gen, s.withRecover(s.withBodyLimit(mux))))
+	return s.withRequestID(s.withAccessLog(gen, s.withRecover(withSecurityHeaders(
+		s.withCORS(s.withInFlightCap(s.withBodyLimit(mux)))))))
 }
 
 func serveSpec(w http.ResponseWriter, _ *http.Request) {

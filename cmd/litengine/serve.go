@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	_ "net/http/pprof" // profiles for --debug-addr
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +30,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		maxBorrow       = fs.Int("max-borrow", httpapi.DefaultLimits.MaxBorrow, "most books in one borrow request")
 		maxReturn       = fs.Int("max-return", httpapi.DefaultLimits.MaxReturn, "most loans in one return request")
 		maxInventory    = fs.Int("max-inventory", httpapi.DefaultLimits.MaxInventory, "most items in one inventory request")
+		maxInFlight     = fs.Int("max-in-flight", httpapi.DefaultLimits.MaxInFlight, "requests served at once; more get an immediate 503")
+		corsOrigins     = fs.String("cors-origins", "", `browser origins allowed to call the API, comma-separated (e.g. "https://dashboard.example.org"; "*" for any)`)
 		reqTimeout      = fs.Duration("request-timeout", httpapi.DefaultLimits.RequestTimeout, "most time a request may take; past it a change is rolled back and the client gets a 503")
 		shutdownTimeout = fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 		debugAddr       = fs.String("debug-addr", "", "if set, serve Go's pprof profiles on this address (keep it private), e.g. 127.0.0.1:6060")
@@ -42,7 +45,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err := positive(map[string]int64{"max-body-bytes": *maxBody, "max-borrow": int64(*maxBorrow),
 		"max-return": int64(*maxReturn), "max-inventory": int64(*maxInventory), "shutdown-timeout": int64(*shutdownTimeout),
-		"request-timeout": int64(*reqTimeout)}); err != nil {
+		"request-timeout": int64(*reqTimeout), "max-in-flight": int64(*maxInFlight)}); err != nil {
 		return err
 	}
 	log, err := newLogger(stdout, *logFormat, *logLevel)
@@ -60,7 +63,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.NewServer(st, httpapi.Limits{
-		RequestTimeout: *reqTimeout, MaxBodyBytes: *maxBody, MaxBorrow: *maxBorrow, MaxReturn: *maxReturn, MaxInventory: *maxInventory,
+		RequestTimeout: *reqTimeout, MaxInFlight: *maxInFlight, CORSOrigins: splitList(*corsOrigins), MaxBodyBytes: *maxBody, MaxBorrow: *maxBorrow, MaxReturn: *maxReturn, MaxInventory: *maxInventory,
 	}, log, httpapi.WithMetrics(httpapi.NewMetrics(reg, st)))
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -159,4 +162,15 @@ func positive(limits map[string]int64) error {
 		}
 	}
 	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty entries.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
