@@ -20,7 +20,7 @@ func BenchmarkBatches(b *testing.B) { storetest.Bench(b, harness, rawSQL) }
 
 var rawSQL = storetest.RawSQL{
 	Borrow: func(ctx context.Context, db *sql.DB, user int64, books []int64) error {
-		return inTx(ctx, db, func(tx *sql.Tx) error {
+		return storetest.InTx(ctx, db, func(tx *sql.Tx) error {
 			var one int
 			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = $1`, user).Scan(&one); err != nil {
 				return err
@@ -48,7 +48,7 @@ var rawSQL = storetest.RawSQL{
 		})
 	},
 	Return: func(ctx context.Context, db *sql.DB, transactionIDs []string) error {
-		return inTx(ctx, db, func(tx *sql.Tx) error {
+		return storetest.InTx(ctx, db, func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, `UPDATE loans SET returned_at = date_trunc('second', now())
 				WHERE id = ANY($1) AND returned_at IS NULL`, transactionIDs)
 			if err != nil {
@@ -69,22 +69,10 @@ var rawSQL = storetest.RawSQL{
 		for i, c := range changes {
 			ids[i], qtys[i] = c.BookID, c.TotalQty
 		}
-		return inTx(ctx, db, func(tx *sql.Tx) error {
+		return storetest.InTx(ctx, db, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `UPDATE books SET totalqty = item.qty, updated_at = date_trunc('second', now())
 				FROM unnest($1::bigint[], $2::bigint[]) AS item(id, qty) WHERE books.id = item.id`, ids, qtys)
 			return err
 		})
 	},
-}
-
-func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
 }

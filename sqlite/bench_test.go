@@ -22,7 +22,7 @@ func BenchmarkBatches(b *testing.B) { storetest.Bench(b, benchHarness, rawSQL) }
 // at BEGIN like the store does.
 var rawSQL = storetest.RawSQL{
 	Borrow: func(ctx context.Context, db *sql.DB, user int64, books []int64) error {
-		return inTx(ctx, db, func(tx *sql.Tx) error {
+		return storetest.InTx(ctx, db, func(tx *sql.Tx) error {
 			var one int
 			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, user).Scan(&one); err != nil {
 				return err
@@ -47,7 +47,7 @@ var rawSQL = storetest.RawSQL{
 		})
 	},
 	Return: func(ctx context.Context, db *sql.DB, transactionIDs []string) error {
-		return inTx(ctx, db, func(tx *sql.Tx) error {
+		return storetest.InTx(ctx, db, func(tx *sql.Tx) error {
 			ids, _ := json.Marshal(transactionIDs)
 			res, err := tx.ExecContext(ctx, `UPDATE loans SET returned_at = unixepoch()
 				WHERE id IN (SELECT value FROM json_each(?)) AND returned_at IS NULL`, string(ids))
@@ -64,7 +64,7 @@ var rawSQL = storetest.RawSQL{
 		})
 	},
 	Inventory: func(ctx context.Context, db *sql.DB, changes []litengine.StockChange) error {
-		return inTx(ctx, db, func(tx *sql.Tx) error {
+		return storetest.InTx(ctx, db, func(tx *sql.Tx) error {
 			pairs := make([][2]int64, len(changes))
 			for i, c := range changes {
 				pairs[i] = [2]int64{c.BookID, c.TotalQty}
@@ -75,16 +75,4 @@ var rawSQL = storetest.RawSQL{
 			return err
 		})
 	},
-}
-
-func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
 }

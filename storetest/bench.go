@@ -249,3 +249,17 @@ func NewLoanIDs(books []int64) (string, error) {
 	out, err := json.Marshal(pairs)
 	return string(out), err
 }
+
+// InTx runs fn in a transaction on db and commits when it succeeds: the frame
+// of each raw-SQL batch.
+func InTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
