@@ -122,6 +122,28 @@ const (
 // updates the book created under that id, and no book created otherwise.
 func ImportIDKey(id int64) string { return fmt.Sprintf("id:%d", id) }
 
+// ImportISBNKey is the import key of a row identified by its ISBN alone.
+func ImportISBNKey(isbn string) string { return "isbn:" + isbn }
+
+// RowImportKey is the identity under which an import row creates its book and
+// finds it again: its id, else its ISBN, else its own Key. A row updates only
+// a book created under the same identity, never a book added through the API.
+func RowImportKey(r BookImport) string {
+	switch {
+	case r.ID > 0:
+		return ImportIDKey(r.ID)
+	case r.ISBN != "":
+		return ImportISBNKey(r.ISBN)
+	}
+	return r.Key
+}
+
+// ImportISBNTaken is the skip reason of a row whose ISBN belongs to a book
+// that the row may not update.
+func ImportISBNTaken(isbn string, owner int64) string {
+	return fmt.Sprintf("isbn %s already belongs to book %d", isbn, owner)
+}
+
 // ImportIDTaken is the skip reason of a row whose id belongs to a book that
 // no import created.
 func ImportIDTaken(id int64) string {

@@ -122,8 +122,8 @@ const importBook = `
 		ON CONFLICT DO NOTHING
 		RETURNING id
 	),
-	-- A row with an id updates only the book an import created under that
-	-- id, never a book added through the API that happens to hold the id.
+	-- A row with an id or an ISBN updates only the book an import created
+	-- under the same identity, never a book added through the API.
 	foreign_owned AS (
 		SELECT id FROM books
 		WHERE id = (SELECT id FROM existing) AND $9::bool AND import_key IS DISTINCT FROM NULLIF($5, '')
@@ -211,8 +211,8 @@ func (db *DB) ImportBooks(ctx context.Context, rows []litengine.BookImport) ([]l
 			default:
 				continue
 			}
-			batch.Queue(query, r.ID, r.Title, nonNil(r.Authors), r.ISBN, importKey(r), r.PublishedYear,
-				litengine.SearchText(r.Title, r.Authors, r.ISBN), now, r.ID > 0)
+			batch.Queue(query, r.ID, r.Title, nonNil(r.Authors), r.ISBN, litengine.RowImportKey(r), r.PublishedYear,
+				litengine.SearchText(r.Title, r.Authors, r.ISBN), now, r.ID > 0 || r.ISBN != "")
 		}
 
 		results := tx.SendBatch(ctx, batch)
@@ -240,11 +240,12 @@ func (db *DB) ImportBooks(ctx context.Context, rows []litengine.BookImport) ([]l
 				return fmt.Errorf("import row %d: %w", i, err)
 			}
 			switch {
-			case foreign != nil:
+			case foreign != nil && r.ID > 0:
 				out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: litengine.ImportIDTaken(r.ID)}
+			case foreign != nil:
+				out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: litengine.ImportISBNTaken(r.ISBN, *foreign)}
 			case isbnOwner != nil:
-				out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped,
-					Reason: fmt.Sprintf("isbn %s already belongs to book %d", r.ISBN, *isbnOwner)}
+				out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: litengine.ImportISBNTaken(r.ISBN, *isbnOwner)}
 			case existing != nil && updated != nil:
 				out[i] = litengine.ImportOutcome{Result: litengine.ImportUpdated, BookID: *existing}
 			case existing != nil:
@@ -267,15 +268,6 @@ func (db *DB) ImportBooks(ctx context.Context, rows []litengine.BookImport) ([]l
 		return nil, err
 	}
 	return out, nil
-}
-
-// importKey is the import identity of a row: its id when it has one, so that
-// a re-import finds the books it created and only those.
-func importKey(r litengine.BookImport) string {
-	if r.ID > 0 {
-		return litengine.ImportIDKey(r.ID)
-	}
-	return r.Key
 }
 
 func nonNil[T any](s []T) []T {

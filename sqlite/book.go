@@ -104,16 +104,22 @@ func (db *DB) importBook(ctx context.Context, tx *sql.Tx, r litengine.BookImport
 	var existing *int64
 	switch {
 	case r.ID > 0:
-		// A row with an id updates only the book an import created under that
-		// id, never a book added through the API that happens to hold the id.
-		r.Key = litengine.ImportIDKey(r.ID)
+		// A row updates only the book an import created under the same
+		// identity, never a book added through the API that holds its id.
+		r.Key = litengine.RowImportKey(r)
 		var key sql.NullString
 		err = db.queryRow(ctx, tx, `SELECT id, import_key FROM books WHERE id = ?`, r.ID).Scan(&existing, &key)
 		if err == nil && key.String != r.Key {
 			return litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: litengine.ImportIDTaken(r.ID)}, nil
 		}
 	case r.ISBN != "":
-		err = db.queryRow(ctx, tx, `SELECT id FROM books WHERE isbn = ?`, r.ISBN).Scan(&existing)
+		// The same for a row known by its ISBN alone.
+		r.Key = litengine.RowImportKey(r)
+		var key sql.NullString
+		err = db.queryRow(ctx, tx, `SELECT id, import_key FROM books WHERE isbn = ?`, r.ISBN).Scan(&existing, &key)
+		if err == nil && key.String != r.Key {
+			return litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: litengine.ImportISBNTaken(r.ISBN, *existing)}, nil
+		}
 	case r.Key != "":
 		err = db.queryRow(ctx, tx, `SELECT id FROM books WHERE import_key = ?`, r.Key).Scan(&existing)
 	default:
@@ -144,8 +150,7 @@ func (db *DB) importBook(ctx context.Context, tx *sql.Tx, r litengine.BookImport
 	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
 		var owner int64
 		if err := db.queryRow(ctx, tx, `SELECT id FROM books WHERE isbn = ?`, r.ISBN).Scan(&owner); err == nil {
-			return litengine.ImportOutcome{Result: litengine.ImportSkipped,
-				Reason: fmt.Sprintf("isbn %s already belongs to book %d", r.ISBN, owner)}, nil
+			return litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: litengine.ImportISBNTaken(r.ISBN, owner)}, nil
 		}
 		_ = db.queryRow(ctx, tx, `SELECT id FROM books WHERE import_key = ?`, r.Key).Scan(&owner)
 		return litengine.ImportOutcome{Result: litengine.ImportSkipped,

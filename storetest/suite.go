@@ -563,6 +563,19 @@ func testImportBooks(t *testing.T, h Harness) {
 	if after := Dump(t, f.db); after != before {
 		t.Fatal("a skipped row changed the database")
 	}
+	// Nor does a row known by its ISBN alone.
+	api, err := f.store.CreateBook(f.ctx, &litengine.BookCreate{Title: "API Copy", ISBN: "0-201-03801-3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before = Dump(t, f.db)
+	out, err = f.store.ImportBooks(f.ctx, []litengine.BookImport{{Title: "Overwritten", ISBN: api.ISBN}})
+	if err != nil || out[0].Result != litengine.ImportSkipped || out[0].Reason != litengine.ImportISBNTaken(api.ISBN, api.ID) {
+		t.Fatalf("row with the ISBN of an API-created book: %+v, %v", out, err)
+	}
+	if after := Dump(t, f.db); after != before {
+		t.Fatal("a skipped ISBN row changed the database")
+	}
 }
 
 func testConcurrentBorrowersOfOneBook(t *testing.T, h Harness) {
