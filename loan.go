@@ -107,9 +107,9 @@ func ValidateReturn(ids []string) error {
 	var items []ItemError
 	seen := make(map[string]int, len(ids))
 	for i, id := range ids {
-		if id == "" || len(id) > 64 {
-			items = append(items, ItemError{Field: "transaction_ids", Index: i, Code: ItemInvalid, TransactionID: id,
-				Detail: "A transaction id is a non-empty string of at most 64 characters."})
+		if id == "" || len(id) > 64 || !Printable(id) {
+			items = append(items, ItemError{Field: "transaction_ids", Index: i, Code: ItemInvalid,
+				Detail: "A transaction id is a non-empty string of at most 64 printable characters."})
 		} else if first, dup := seen[id]; dup {
 			items = append(items, ItemError{Field: "transaction_ids", Index: i, Code: ItemDuplicate, TransactionID: id,
 				Detail: fmt.Sprintf("Transaction %s is listed twice (items %d and %d).", id, first, i)})

@@ -45,6 +45,9 @@ func (s *Server) ListBooks(ctx context.Context, params oas.ListBooksParams) (*oa
 		return nil, err
 	}
 	q := params.Q.Value
+	if !litengine.Printable(q) {
+		return nil, litengine.Errorf(litengine.EINVALID, "q contains control characters or invalid UTF-8.")
+	}
 	if isbn, ok := litengine.NormalizeISBN(q); ok {
 		q = isbn
 	}

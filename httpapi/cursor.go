@@ -22,7 +22,7 @@ func decodeCursor(kind string, c oas.OptString) (string, error) {
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
 	key, ok := strings.CutPrefix(string(raw), kind+":")
-	if err != nil || !ok || key == "" {
+	if err != nil || !ok || key == "" || !litengine.Printable(key) {
 		return "", litengine.Errorf(litengine.EINVALID, "cursor %q is not a cursor of this list; pass next_cursor unchanged.", c.Value)
 	}
 	return key, nil

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/go-faster/jx"
 	"github.com/ogen-go/ogen/ogenerrors"
@@ -123,6 +125,11 @@ func (s *Server) decodeError(ctx context.Context, w http.ResponseWriter, r *http
 			fmt.Sprintf("Invalid %s parameter %q: %s", param.In, param.Name, describe(param.Err)))
 	case errors.As(err, &params):
 		p = newProblem(ctx, http.StatusBadRequest, "Invalid parameters: "+describe(params.Err))
+	case clientGone(err):
+		// The client hung up while the answer was being written: nobody to
+		// answer, nothing wrong with the engine.
+		s.log.DebugContext(ctx, "client went away", "err", err)
+		return
 	default:
 		s.metrics.error(litengine.EINTERNAL)
 		s.log.ErrorContext(ctx, "unexpected request error", "err", err)
@@ -135,6 +142,13 @@ func (s *Server) decodeError(ctx context.Context, w http.ResponseWriter, r *http
 		s.metrics.error(litengine.EINVALID)
 	}
 	writeProblem(w, p)
+}
+
+// clientGone reports whether err comes from a connection the client closed.
+func clientGone(err error) bool {
+	var op *net.OpError
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, net.ErrClosed) || (errors.As(err, &op) && op.Op == "write")
 }
 
 // describe makes a decoding error readable: it names the field, when the

@@ -52,11 +52,17 @@ func effectiveConfig(fs *flag.FlagSet) []any {
 
 func maskSecret(v string) string {
 	u, err := url.Parse(v)
-	if err != nil || u.User == nil {
+	if err != nil || u.Scheme == "" {
 		return v
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.String()
 }
@@ -78,22 +84,25 @@ func (s *storeFlags) register(fs *flag.FlagSet, circulation bool) {
 	}
 	fs.StringVar(&s.synchronous, "sqlite-synchronous", "full", "SQLite durability: full (every commit survives power loss) or normal (faster)")
 	s.pool.MaxConns = int32(max(4, 4*runtime.NumCPU()))
-	fs.Func("pg-max-conns", fmt.Sprintf("PostgreSQL: most pooled connections (default %d)", s.pool.MaxConns), int32Flag(&s.pool.MaxConns, 1))
-	fs.Func("pg-min-conns", "PostgreSQL: connections kept open when idle (default 0)", int32Flag(&s.pool.MinConns, 0))
+	fs.Var((*int32Value)(&s.pool.MaxConns), "pg-max-conns", "PostgreSQL: most pooled connections")
+	fs.Var((*int32Value)(&s.pool.MinConns), "pg-min-conns", "PostgreSQL: connections kept open when idle")
 	fs.DurationVar(&s.pool.MaxConnLifetime, "pg-conn-lifetime", time.Hour, "PostgreSQL: a connection is replaced after this long")
 	fs.DurationVar(&s.pool.MaxConnIdleTime, "pg-conn-idle", 30*time.Minute, "PostgreSQL: an idle connection is closed after this long")
 	fs.DurationVar(&s.pool.AcquireTimeout, "pg-acquire-timeout", 5*time.Second, "PostgreSQL: how long a request waits for a free connection before a 503")
 }
 
-func int32Flag(dst *int32, min int64) func(string) error {
-	return func(v string) error {
-		n, err := strconv.ParseInt(v, 10, 32)
-		if err != nil || n < min {
-			return fmt.Errorf("want an integer of at least %d", min)
-		}
-		*dst = int32(n)
-		return nil
+// int32Value is a flag holding a non-negative int32, such as a pool size.
+type int32Value int32
+
+func (v *int32Value) String() string { return strconv.Itoa(int(*v)) }
+
+func (v *int32Value) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 32)
+	if err != nil || n < 0 {
+		return fmt.Errorf("want a non-negative integer")
 	}
+	*v = int32Value(n)
+	return nil
 }
 
 func (s *storeFlags) open(ctx context.Context) (litengine.Store, error) {
@@ -104,7 +113,19 @@ func (s *storeFlags) open(ctx context.Context) (litengine.Store, error) {
 		}
 		period = time.Duration(s.loanDays) * 24 * time.Hour
 	}
+	if strings.Contains(s.db, "=") && strings.Contains(s.db, " ") {
+		return nil, fmt.Errorf("--db looks like a PostgreSQL key=value connection string; give it as a postgres:// URL")
+	}
 	if isPostgresURL(s.db) {
+		if s.pool.MaxConns < 1 {
+			return nil, fmt.Errorf("--pg-max-conns must be at least 1")
+		}
+		for name, d := range map[string]time.Duration{"pg-conn-lifetime": s.pool.MaxConnLifetime,
+			"pg-conn-idle": s.pool.MaxConnIdleTime, "pg-acquire-timeout": s.pool.AcquireTimeout} {
+			if d <= 0 {
+				return nil, fmt.Errorf("--%s must be positive, not %s", name, d)
+			}
+		}
 		if s.pool.MinConns > s.pool.MaxConns {
 			return nil, fmt.Errorf("--pg-min-conns %d is above --pg-max-conns %d", s.pool.MinConns, s.pool.MaxConns)
 		}

@@ -65,14 +65,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	api := httpapi.NewServer(st, httpapi.Limits{
 		RequestTimeout: *reqTimeout, MaxInFlight: *maxInFlight, CORSOrigins: splitList(*corsOrigins), MaxBodyBytes: *maxBody, MaxBorrow: *maxBorrow, MaxReturn: *maxReturn, MaxInventory: *maxInventory,
 	}, log, httpapi.WithMetrics(httpapi.NewMetrics(reg, st)))
+	// Requests run under base, so that those still running when the
+	// shutdown timeout expires can be cancelled: they roll back and answer
+	// 503 instead of meeting a closed database.
+	base, cancelRequests := context.WithCancel(context.Background())
+	defer cancelRequests()
+	const readTimeout = 30 * time.Second
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second, // no slowloris: headers must arrive promptly
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      *reqTimeout + 10*time.Second, // room to send the answer of a request that used all its time
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ReadTimeout:       readTimeout,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		// The write deadline runs from the end of the headers: it must cover
+		// reading the body, the request's own time and sending the answer.
+		WriteTimeout:   readTimeout + *reqTimeout + 10*time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if *debugAddr != "" {
 		go func() {
@@ -99,7 +108,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		log.Warn("shutdown timeout: cancelling the requests still in flight; their changes roll back")
+		cancelRequests()
+		gctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(gctx); err != nil {
+			srv.Close()
+			return fmt.Errorf("shutdown: requests did not stop after cancellation: %w", err)
+		}
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
