@@ -13,7 +13,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/litengine/litengine"
 	"github.com/litengine/litengine/oas"
 )
 
@@ -131,59 +130,73 @@ func (s *Server) withRecover(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log.ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				writeProblem(w, newProblem(r.Context(), http.StatusInternalServerError, "Internal error."))
+				s.problem(w, r, http.StatusInternalServerError, "Internal error.")
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
 }
 
-// withBodyLimit caps request bodies; the decoder reports an oversized body as
-// a 413 problem.
-func (s *Server) withBodyLimit(next http.Handler) http.Handler {
+// withHeadAsGet answers HEAD as GET; net/http drops the body, so probes and
+// caches that use HEAD get the same status and headers.
+func withHeadAsGet(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.limits.MaxBodyBytes {
-			writeProblem(w, newProblem(r.Context(), http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("The request body is larger than the limit of %d bytes.", s.limits.MaxBodyBytes)))
-			return
-		}
-		// HEAD is GET without the body (net/http drops what is written), so
-		// probes and caches that use it get the same status and headers.
 		if r.Method == http.MethodHead {
 			r = r.Clone(r.Context())
 			r.Method = http.MethodGet
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.limits.MaxBodyBytes)
-		ctx, cancel := context.WithTimeout(r.Context(), s.limits.RequestTimeout)
-		defer cancel()
-		r = r.WithContext(ctx)
-		// A body without a Content-Type is read as JSON, the only type the API
-		// speaks; a body that declares another type is refused with 415.
-		if r.Method == http.MethodPost && r.Header.Get("Content-Type") == "" {
-			r.Header.Set("Content-Type", "application/json")
-		}
-		if r.Method == http.MethodPost {
-			data, err := io.ReadAll(r.Body)
-			var tooBig *http.MaxBytesError
-			switch {
-			case errors.As(err, &tooBig):
-				writeProblem(w, newProblem(r.Context(), http.StatusRequestEntityTooLarge,
-					fmt.Sprintf("The request body is larger than the limit of %d bytes.", tooBig.Limit)))
-				return
-			case err != nil:
-				writeProblem(w, newProblem(r.Context(), http.StatusRequestTimeout,
-					"The request body did not arrive in time or the connection broke while sending it."))
-				return
-			}
-			if err := checkJSON(data); err != nil {
-				s.metrics.error(litengine.EINVALID)
-				writeProblem(w, newProblem(r.Context(), http.StatusBadRequest, "Invalid request body: "+err.Error()))
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(data))
-		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// withRequestTimeout bounds each request's work by RequestTimeout.
+func (s *Server) withRequestTimeout(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.limits.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// withJSONBody reads a POST body whole, within the size cap, and refuses
+// what the generated decoder would let through (see checkJSON). A body
+// without a Content-Type is read as JSON, the only type the API speaks; one
+// that declares another type is refused with 415 by the decoder.
+func (s *Server) withJSONBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.ContentLength > s.limits.MaxBodyBytes {
+			s.problem(w, r, http.StatusRequestEntityTooLarge, s.tooLarge())
+			return
+		}
+		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.limits.MaxBodyBytes))
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			s.problem(w, r, http.StatusRequestEntityTooLarge, s.tooLarge())
+			return
+		case err != nil:
+			s.problem(w, r, http.StatusRequestTimeout,
+				"The request body did not arrive in time or the connection broke while sending it.")
+			return
+		}
+		if err := checkJSON(data); err != nil {
+			s.problem(w, r, http.StatusBadRequest, "Invalid request body: "+err.Error())
+			return
+		}
+		if r.Header.Get("Content-Type") == "" {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		r.Body = io.NopCloser(bytes.NewReader(data))
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) tooLarge() string {
+	return fmt.Sprintf("The request body is larger than the limit of %d bytes.", s.limits.MaxBodyBytes)
 }
 
 // LogHandler wraps a slog handler so that every record logged with a request's

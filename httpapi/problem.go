@@ -82,6 +82,25 @@ func newProblem(ctx context.Context, status int, detail string) *oas.ProblemStat
 	return &oas.ProblemStatusCode{StatusCode: status, Response: p}
 }
 
+// codeOf is the error code counted for a status that middleware answers.
+func codeOf(status int) string {
+	for code, st := range statusOf {
+		if st == status {
+			return code
+		}
+	}
+	if status < 500 {
+		return litengine.EINVALID // 405, 408, 415: the request, not the engine
+	}
+	return litengine.EINTERNAL
+}
+
+// problem counts and sends a problem answered outside the generated handlers.
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	s.metrics.error(codeOf(status))
+	writeProblem(w, newProblem(r.Context(), status, detail))
+}
+
 // writeProblem sends a problem outside the generated handlers.
 func writeProblem(w http.ResponseWriter, p *oas.ProblemStatusCode) {
 	e := jx.GetEncoder()
@@ -98,19 +117,14 @@ func writeProblem(w http.ResponseWriter, p *oas.ProblemStatusCode) {
 // a wrong content type or an oversized body.
 func (s *Server) decodeError(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
 	var (
-		tooBig *http.MaxBytesError
 		ctype  *validate.InvalidContentTypeError
 		req    *ogenerrors.DecodeRequestError
 		param  *ogenerrors.DecodeParamError
 		params *ogenerrors.DecodeParamsError
-		p      *oas.ProblemStatusCode
 	)
 	switch {
-	case errors.As(err, &tooBig):
-		p = newProblem(ctx, http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("The request body is larger than the limit of %d bytes.", tooBig.Limit))
 	case errors.As(err, &ctype):
-		p = newProblem(ctx, http.StatusUnsupportedMediaType,
+		s.problem(w, r, http.StatusUnsupportedMediaType,
 			fmt.Sprintf("Content-Type %q is not supported; send application/json.", ctype.ContentType))
 	case errors.As(err, &req):
 		items := schemaItems(req.Err)
@@ -118,30 +132,23 @@ func (s *Server) decodeError(ctx context.Context, w http.ResponseWriter, r *http
 		if len(items) > 0 {
 			detail = "The request body breaks the API's schema; each problem is listed in errors."
 		}
-		p = newProblem(ctx, http.StatusBadRequest, detail)
+		p := newProblem(ctx, http.StatusBadRequest, detail)
 		p.Response.Errors = items
+		s.metrics.error(litengine.EINVALID)
+		writeProblem(w, p)
 	case errors.As(err, &param):
-		p = newProblem(ctx, http.StatusBadRequest,
+		s.problem(w, r, http.StatusBadRequest,
 			fmt.Sprintf("Invalid %s parameter %q: %s", param.In, param.Name, describe(param.Err)))
 	case errors.As(err, &params):
-		p = newProblem(ctx, http.StatusBadRequest, "Invalid parameters: "+describe(params.Err))
+		s.problem(w, r, http.StatusBadRequest, "Invalid parameters: "+describe(params.Err))
 	case clientGone(err):
 		// The client hung up while the answer was being written: nobody to
 		// answer, nothing wrong with the engine.
 		s.log.DebugContext(ctx, "client went away", "err", err)
-		return
 	default:
-		s.metrics.error(litengine.EINTERNAL)
 		s.log.ErrorContext(ctx, "unexpected request error", "err", err)
-		p = newProblem(ctx, ogenerrors.ErrorCode(err), "The request could not be processed.")
+		s.problem(w, r, ogenerrors.ErrorCode(err), "The request could not be processed.")
 	}
-	switch p.StatusCode {
-	case http.StatusRequestEntityTooLarge:
-		s.metrics.error(litengine.ETOOLARGE)
-	case http.StatusBadRequest, http.StatusUnsupportedMediaType:
-		s.metrics.error(litengine.EINVALID)
-	}
-	writeProblem(w, p)
 }
 
 // clientGone reports whether err comes from a connection the client closed.
@@ -232,11 +239,11 @@ func schemaReason(err error) string {
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	writeProblem(w, newProblem(r.Context(), http.StatusNotFound, fmt.Sprintf("No resource at %s.", r.URL.Path)))
+	s.problem(w, r, http.StatusNotFound, fmt.Sprintf("No resource at %s.", r.URL.Path))
 }
 
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, allowed string) {
 	w.Header().Set("Allow", allowed)
-	writeProblem(w, newProblem(r.Context(), http.StatusMethodNotAllowed,
-		fmt.Sprintf("%s is not allowed on %s; allowed: %s.", r.Method, r.URL.Path, allowed)))
+	s.problem(w, r, http.StatusMethodNotAllowed,
+		fmt.Sprintf("%s is not allowed on %s; allowed: %s.", r.Method, r.URL.Path, allowed))
 }

@@ -54,9 +54,7 @@ func (s *Server) withInFlightCap(next http.Handler) http.Handler {
 			defer func() { <-slots }()
 			next.ServeHTTP(w, r)
 		default:
-			s.metrics.error("unavailable")
-			writeProblem(w, newProblem(r.Context(), http.StatusServiceUnavailable,
-				"The engine is at its limit of requests in flight; retry shortly."))
+			s.problem(w, r, http.StatusServiceUnavailable, "The engine is at its limit of requests in flight; retry shortly.")
 		}
 	})
 }

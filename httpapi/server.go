@@ -99,7 +99,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.Handle("/", gen)
 	return s.withRequestID(s.withAccessLog(gen, s.withRecover(withSecurityHeaders(
-		s.withCORS(s.withInFlightCap(s.withBodyLimit(mux)))))))
+		s.withCORS(s.withInFlightCap(withHeadAsGet(s.withRequestTimeout(s.withJSONBody(mux)))))))))
 }
 
 func serveSpec(w http.ResponseWriter, _ *http.Request) {
