@@ -118,22 +118,15 @@ const (
 	ImportSkipped   = "skipped"
 )
 
-// ImportIDKey is the import key of a row that carries its own id: a re-import
-// updates the book created under that id, and no book created otherwise.
-func ImportIDKey(id int64) string { return fmt.Sprintf("id:%d", id) }
-
-// ImportISBNKey is the import key of a row identified by its ISBN alone.
-func ImportISBNKey(isbn string) string { return "isbn:" + isbn }
-
 // RowImportKey is the identity under which an import row creates its book and
 // finds it again: its id, else its ISBN, else its own Key. A row updates only
 // a book created under the same identity, never a book added through the API.
 func RowImportKey(r BookImport) string {
 	switch {
 	case r.ID > 0:
-		return ImportIDKey(r.ID)
+		return fmt.Sprintf("id:%d", r.ID)
 	case r.ISBN != "":
-		return ImportISBNKey(r.ISBN)
+		return "isbn:" + r.ISBN
 	}
 	return r.Key
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/litengine/litengine"
 	"github.com/litengine/litengine/storetest"
 )
@@ -36,7 +38,7 @@ var rawSQL = storetest.RawSQL{
 			if n, _ := res.RowsAffected(); n != int64(len(books)) {
 				return fmt.Errorf("took %d copies of %d", n, len(books))
 			}
-			loans, err := storetest.NewLoanIDs(books)
+			loans, err := newLoanIDs(books)
 			if err != nil {
 				return err
 			}
@@ -75,4 +77,20 @@ var rawSQL = storetest.RawSQL{
 			return err
 		})
 	},
+}
+
+// newLoanIDs pairs each book with a new transaction ID made as the store
+// makes them (UUIDv7), as a JSON array of [id, book] pairs, so that raw SQL
+// inserts keys in the same order as the engine does.
+func newLoanIDs(books []int64) (string, error) {
+	pairs := make([][2]any, len(books))
+	for i, b := range books {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return "", err
+		}
+		pairs[i] = [2]any{id.String(), b}
+	}
+	out, err := json.Marshal(pairs)
+	return string(out), err
 }

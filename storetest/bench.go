@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/litengine/litengine"
 	"github.com/litengine/litengine/httpapi"
 )
@@ -232,22 +230,6 @@ func inventoryBody(round int) string {
 	}
 	buf.WriteString(`]}`)
 	return buf.String()
-}
-
-// NewLoanIDs pairs each book with a new transaction ID, as the stores make
-// them (UUIDv7), as a JSON array of [id, book] pairs: raw SQL then inserts
-// keys in the same order as the engine does.
-func NewLoanIDs(books []int64) (string, error) {
-	pairs := make([][2]any, len(books))
-	for i, b := range books {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return "", err
-		}
-		pairs[i] = [2]any{id.String(), b}
-	}
-	out, err := json.Marshal(pairs)
-	return string(out), err
 }
 
 // InTx runs fn in a transaction on db and commits when it succeeds: the frame
