@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Limits of catalogue data, the same for the API and for imports. MaxID
@@ -49,22 +50,20 @@ func (b *BookCreate) Validate() error {
 	if !Printable(b.Title) {
 		return Errorf(EINVALID, "The title contains control characters or invalid UTF-8.")
 	}
+	b.Title = CleanText(b.Title)
+	authors := make([]string, 0, len(b.Authors))
 	for _, a := range b.Authors {
 		if !Printable(a) {
 			return Errorf(EINVALID, "An author name contains control characters or invalid UTF-8.")
 		}
-	}
-	b.Title = CleanText(b.Title)
-	if b.Title == "" {
-		return Errorf(EINVALID, "Book title is required.")
-	}
-	authors := make([]string, 0, len(b.Authors))
-	for _, a := range b.Authors {
 		if a = CleanText(a); a != "" {
 			authors = append(authors, a)
 		}
 	}
 	b.Authors = authors
+	if err := ValidateBookText(b.Title, b.Authors); err != nil {
+		return err
+	}
 	if b.ISBN != "" {
 		isbn, ok := NormalizeISBN(b.ISBN)
 		if !ok {
@@ -74,6 +73,27 @@ func (b *BookCreate) Validate() error {
 	}
 	if b.TotalQty < 0 {
 		return Errorf(EINVALID, "totalqty must not be negative.")
+	}
+	return nil
+}
+
+// ValidateBookText checks a cleaned title and author list against the limits
+// of catalogue data, for books added through the API and imported alike.
+func ValidateBookText(title string, authors []string) error {
+	switch {
+	case title == "":
+		return Errorf(EINVALID, "Book title is required.")
+	case utf8.RuneCountInString(title) > MaxTitleRunes:
+		return Errorf(EINVALID, "The title is longer than %d characters.", MaxTitleRunes)
+	case !Printable(title):
+		return Errorf(EINVALID, "The title contains control characters or invalid UTF-8.")
+	case len(authors) > MaxAuthors:
+		return Errorf(EINVALID, "%d authors, more than %d.", len(authors), MaxAuthors)
+	}
+	for _, a := range authors {
+		if utf8.RuneCountInString(a) > MaxAuthorRunes || !Printable(a) {
+			return Errorf(EINVALID, "An author name is longer than %d characters or contains control characters.", MaxAuthorRunes)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package litengine_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/litengine/litengine"
@@ -68,6 +69,30 @@ func TestValidateBatches(t *testing.T) {
 	} {
 		if err != nil {
 			t.Fatalf("valid batch refused: %v", err)
+		}
+	}
+}
+
+func TestValidateBookText(t *testing.T) {
+	long := strings.Repeat("é", litengine.MaxTitleRunes+1)
+	many := make([]string, litengine.MaxAuthors+1)
+	for i := range many {
+		many[i] = "A"
+	}
+	for _, tc := range []struct {
+		title   string
+		authors []string
+		ok      bool
+	}{
+		{strings.Repeat("é", litengine.MaxTitleRunes), []string{"Homer"}, true},
+		{long, nil, false},
+		{"", nil, false},
+		{"Title\x01", nil, false},
+		{"Title", many, false},
+		{"Title", []string{strings.Repeat("a", litengine.MaxAuthorRunes+1)}, false},
+	} {
+		if err := litengine.ValidateBookText(tc.title, tc.authors); (err == nil) != tc.ok {
+			t.Errorf("ValidateBookText(%d runes, %d authors) = %v, want ok=%v", len([]rune(tc.title)), len(tc.authors), err, tc.ok)
 		}
 	}
 }

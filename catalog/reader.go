@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/litengine/litengine"
 )
@@ -165,14 +164,7 @@ func (r *Reader) Next() (Record, error) {
 		rec.Skip = "no title"
 		return rec, nil
 	}
-	if n := utf8.RuneCountInString(rec.Book.Title); n > litengine.MaxTitleRunes {
-		rec.Skip = fmt.Sprintf("title of %d characters, more than %d", n, litengine.MaxTitleRunes)
-		return rec, nil
-	}
-	if !litengine.Printable(rec.Book.Title) {
-		rec.Skip = "title contains control characters"
-		return rec, nil
-	}
+
 	if rec.Book.ID != 0 {
 		if prev, ok := r.seenIDs[rec.Book.ID]; ok {
 			rec.Skip = fmt.Sprintf("book id %d repeated in the file (line %d)", rec.Book.ID, prev)
@@ -185,15 +177,10 @@ func (r *Reader) Next() (Record, error) {
 	authors, warn := validText("authors", cell(r.col.authors))
 	rec.addWarning(warn)
 	rec.Book.Authors = splitAuthors(authors, r.mapping.AuthorSep, r.mapping.LastFirst)
-	if len(rec.Book.Authors) > litengine.MaxAuthors {
-		rec.Skip = fmt.Sprintf("%d authors, more than %d", len(rec.Book.Authors), litengine.MaxAuthors)
+	// The same limits as for books added through the API.
+	if err := litengine.ValidateBookText(rec.Book.Title, rec.Book.Authors); err != nil {
+		rec.Skip = strings.TrimSuffix(litengine.ErrorMessage(err), ".")
 		return rec, nil
-	}
-	for _, a := range rec.Book.Authors {
-		if utf8.RuneCountInString(a) > litengine.MaxAuthorRunes || !litengine.Printable(a) {
-			rec.Skip = fmt.Sprintf("an author name is longer than %d characters or contains control characters", litengine.MaxAuthorRunes)
-			return rec, nil
-		}
 	}
 
 	isbn, warn := pickISBN(cell(r.col.isbn), cell(r.col.isbn13))
