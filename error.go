@@ -7,12 +7,17 @@ import (
 
 // Error codes: a small closed set, mapped to HTTP statuses in one place (httpapi).
 const (
-	EINVALID     = "invalid"     // the request is malformed or breaks a rule: 400
-	ENOTFOUND    = "not_found"   // a named resource does not exist: 404
-	ECONFLICT    = "conflict"    // the request clashes with the current state: 409
-	ETOOLARGE    = "too_large"   // the request body is over the size cap: 413
-	EUNAVAILABLE = "unavailable" // the engine cannot serve now; retry later: 503
-	EINTERNAL    = "internal"    // a bug or an unexpected failure: 500
+	EINVALID      = "invalid"              // the request is malformed or breaks a rule: 400
+	ENOTFOUND     = "not_found"            // a named resource does not exist: 404
+	ECONFLICT     = "conflict"             // the request clashes with the current state: 409
+	ETOOLARGE     = "too_large"            // the request body is over the size cap: 413
+	EUNAUTHORIZED = "unauthorized"         // no valid API key: 401
+	EFORBIDDEN    = "forbidden"            // the key may not do this: 403
+	ERATELIMITED  = "rate_limited"         // over the rate limit; retry later: 429
+	EMISMATCH     = "idempotency_mismatch" // an Idempotency-Key reused with another request: 422
+	EUNKNOWN      = "outcome_unknown"      // a change may or may not have been applied: 503
+	EUNAVAILABLE  = "unavailable"          // the engine cannot serve now; retry later: 503
+	EINTERNAL     = "internal"             // a bug or an unexpected failure: 500
 )
 
 // Item codes name what is wrong with one item of a batch.
@@ -23,6 +28,7 @@ const (
 	ItemAlreadyReturned = "already_returned"
 	ItemBelowOnLoan     = "below_on_loan"
 	ItemInvalid         = "invalid"
+	ItemForbidden       = "forbidden"
 )
 
 // Error is the one error type of LitEngine. Stores and services return it for

@@ -61,6 +61,9 @@ type CirculationService interface {
 	SetInventory(ctx context.Context, changes []StockChange) ([]*Stock, error)
 	// FindLoans lists a member's loans; an unknown member is not_found.
 	FindLoans(ctx context.Context, f LoanFilter) ([]*Loan, error)
+	// FindLoansByID returns the loans with these transaction IDs, in no
+	// particular order; unknown IDs are left out.
+	FindLoansByID(ctx context.Context, transactionIDs []string) ([]*Loan, error)
 }
 
 // Store is everything a storage engine provides.
@@ -68,6 +71,8 @@ type Store interface {
 	BookService
 	UserService
 	CirculationService
+	KeyService
+	IdempotencyService
 	Ping(ctx context.Context) error
 	Close() error
 }

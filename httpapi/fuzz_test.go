@@ -13,6 +13,7 @@ import (
 	"github.com/litengine/litengine"
 	"github.com/litengine/litengine/httpapi"
 	"github.com/litengine/litengine/sqlite"
+	"github.com/litengine/litengine/storetest"
 )
 
 // FuzzRequest sends arbitrary bodies to every POST endpoint over a real
@@ -49,11 +50,13 @@ func FuzzRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	handler := httpapi.NewServer(store, httpapi.Limits{}, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler()
+	admin := storetest.NewKey(f, store, litengine.RoleAdmin, 0)
 	paths := []string{"/api/borrow", "/api/return", "/api/inventory", "/api/books", "/api/users"}
 
 	f.Fuzz(func(t *testing.T, path uint8, body []byte) {
 		req := httptest.NewRequest(http.MethodPost, paths[int(path)%len(paths)], strings.NewReader(string(body)))
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+admin)
 		rec := httptest.NewRecorder()
 		handler.ServeHTTP(rec, req)
 		if rec.Code >= 500 {

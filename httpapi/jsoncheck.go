@@ -18,21 +18,22 @@ type jsonProblem struct{ msg string }
 
 func (e *jsonProblem) Error() string { return e.msg }
 
-// checkJSON looks for what the generated decoder lets through. Syntax errors
-// are left to the decoder, whose messages say where the JSON breaks.
-func checkJSON(data []byte) error {
+// checkJSON looks for what the generated decoder lets through, and counts
+// the elements of the body's top-level arrays: the items of a batch. Syntax
+// errors are left to the decoder, whose messages say where the JSON breaks.
+func checkJSON(data []byte) (items int, err error) {
 	if !utf8.Valid(data) {
-		return &jsonProblem{"the body is not valid UTF-8."}
+		return 0, &jsonProblem{"the body is not valid UTF-8."}
 	}
-	err := walkJSON(jx.DecodeBytes(data), "", 0)
+	err = walkJSON(jx.DecodeBytes(data), "", 0, &items)
 	var p *jsonProblem
 	if errors.As(err, &p) {
-		return p
+		return 0, p
 	}
-	return nil
+	return items, nil
 }
 
-func walkJSON(d *jx.Decoder, pointer string, depth int) error {
+func walkJSON(d *jx.Decoder, pointer string, depth int, items *int) error {
 	if depth > maxJSONDepth {
 		return &jsonProblem{fmt.Sprintf("the body nests deeper than %d levels.", maxJSONDepth)}
 	}
@@ -50,12 +51,15 @@ func walkJSON(d *jx.Decoder, pointer string, depth int) error {
 				}
 			}
 			keys = append(keys, string(key))
-			return walkJSON(d, pointer+"/"+string(key), depth+1)
+			return walkJSON(d, pointer+"/"+string(key), depth+1, items)
 		})
 	case jx.Array:
 		i := 0
 		return d.Arr(func(d *jx.Decoder) error {
-			err := walkJSON(d, fmt.Sprintf("%s/%d", pointer, i), depth+1)
+			if depth == 1 {
+				*items++
+			}
+			err := walkJSON(d, fmt.Sprintf("%s/%d", pointer, i), depth+1, items)
 			i++
 			return err
 		})

@@ -8,9 +8,12 @@ import (
 )
 
 // Borrow lends a batch of books to one member, all or nothing.
-func (s *Server) Borrow(ctx context.Context, req *oas.BorrowRequest) (*oas.BorrowResponse, error) {
+func (s *Server) Borrow(ctx context.Context, req *oas.BorrowRequest, _ oas.BorrowParams) (*oas.BorrowResponse, error) {
 	s.metrics.batch("borrow", len(req.Books))
 	if err := tooMany("books", len(req.Books), s.limits.MaxBorrow); err != nil {
+		return nil, err
+	}
+	if err := actFor(ctx, req.UserID); err != nil {
 		return nil, err
 	}
 	loans, err := s.store.Borrow(ctx, req.UserID, req.Books)
@@ -25,9 +28,15 @@ func (s *Server) Borrow(ctx context.Context, req *oas.BorrowRequest) (*oas.Borro
 }
 
 // ReturnLoans closes a batch of loans by transaction ID, all or nothing.
-func (s *Server) ReturnLoans(ctx context.Context, req *oas.ReturnRequest) (*oas.ReturnResponse, error) {
+func (s *Server) ReturnLoans(ctx context.Context, req *oas.ReturnRequest, _ oas.ReturnLoansParams) (*oas.ReturnResponse, error) {
 	s.metrics.batch("return", len(req.TransactionIds))
 	if err := tooMany("transaction_ids", len(req.TransactionIds), s.limits.MaxReturn); err != nil {
+		return nil, err
+	}
+	if err := litengine.ValidateReturn(req.TransactionIds); err != nil {
+		return nil, err
+	}
+	if err := s.ownLoans(ctx, req.TransactionIds); err != nil {
 		return nil, err
 	}
 	loans, err := s.store.Return(ctx, req.TransactionIds)
@@ -45,7 +54,7 @@ func (s *Server) ReturnLoans(ctx context.Context, req *oas.ReturnRequest) (*oas.
 }
 
 // SetInventory sets the stock of a batch of books, all or nothing.
-func (s *Server) SetInventory(ctx context.Context, req *oas.InventoryRequest) (*oas.InventoryResponse, error) {
+func (s *Server) SetInventory(ctx context.Context, req *oas.InventoryRequest, _ oas.SetInventoryParams) (*oas.InventoryResponse, error) {
 	s.metrics.batch("inventory", len(req.Inventory))
 	if err := tooMany("inventory", len(req.Inventory), s.limits.MaxInventory); err != nil {
 		return nil, err

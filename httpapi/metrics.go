@@ -19,7 +19,10 @@ type Metrics struct {
 	latency   *prometheus.HistogramVec
 	batchSize *prometheus.HistogramVec
 	errors    *prometheus.CounterVec
-	handler   http.Handler
+	// LimiterErrors counts rate-limit decisions that failed (Redis
+	// unreachable, say) and were let through by a fail-open limiter.
+	LimiterErrors prometheus.Counter
+	handler       http.Handler
 }
 
 // NewMetrics creates the collectors and registers them on reg, with the pool
@@ -44,9 +47,13 @@ func NewMetrics(reg *prometheus.Registry, store litengine.Store) *Metrics {
 			Name: "litengine_errors_total",
 			Help: "Error responses by error code.",
 		}, []string{"code"}),
+		LimiterErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "litengine_ratelimit_errors_total",
+			Help: "Rate-limit decisions that failed and let the request through (fail-open).",
+		}),
 		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.batchSize, m.errors)
+	reg.MustRegister(m.requests, m.latency, m.batchSize, m.errors, m.LimiterErrors)
 	if sr, ok := store.(litengine.StatsReporter); ok {
 		reg.MustRegister(poolCollector{sr})
 	}

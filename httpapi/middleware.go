@@ -21,7 +21,20 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	requestPathKey
+	requestStateKey
 )
+
+// requestState is what middleware learns about a request from the layers
+// inside it.
+type requestState struct {
+	errCode string // the domain code of the error the request failed with
+	items   int    // items in the body's top-level arrays: what a batch costs
+}
+
+func stateOf(ctx context.Context) *requestState {
+	st, _ := ctx.Value(requestStateKey).(*requestState)
+	return st
+}
 
 // RequestID returns the id of the request that ctx belongs to, or "".
 func RequestID(ctx context.Context) string {
@@ -48,20 +61,13 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
 		ctx = context.WithValue(ctx, requestPathKey, r.URL.Path)
+		ctx = context.WithValue(ctx, requestStateKey, &requestState{})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
 func validRequestID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; c < '!' || c > '~' {
-			return false
-		}
-	}
-	return true
+	return id != "" && len(id) <= 64 && visibleASCII(id)
 }
 
 // statusRecorder remembers what a handler answered, for the access log.
@@ -183,9 +189,13 @@ func (s *Server) withJSONBody(next http.Handler) http.Handler {
 				"The request body did not arrive in time or the connection broke while sending it.")
 			return
 		}
-		if err := checkJSON(data); err != nil {
+		items, err := checkJSON(data)
+		if err != nil {
 			s.problem(w, r, http.StatusBadRequest, "Invalid request body: "+err.Error())
 			return
+		}
+		if st := stateOf(r.Context()); st != nil {
+			st.items = items
 		}
 		if r.Header.Get("Content-Type") == "" {
 			r.Header.Set("Content-Type", "application/json")

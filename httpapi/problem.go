@@ -22,12 +22,17 @@ import (
 // statusOf maps each domain error code to its HTTP status: the one place where
 // that mapping lives.
 var statusOf = map[string]int{
-	litengine.EINVALID:     http.StatusBadRequest,
-	litengine.ENOTFOUND:    http.StatusNotFound,
-	litengine.ECONFLICT:    http.StatusConflict,
-	litengine.ETOOLARGE:    http.StatusRequestEntityTooLarge,
-	litengine.EUNAVAILABLE: http.StatusServiceUnavailable,
-	litengine.EINTERNAL:    http.StatusInternalServerError,
+	litengine.EINVALID:      http.StatusBadRequest,
+	litengine.ENOTFOUND:     http.StatusNotFound,
+	litengine.ECONFLICT:     http.StatusConflict,
+	litengine.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	litengine.EUNAUTHORIZED: http.StatusUnauthorized,
+	litengine.EFORBIDDEN:    http.StatusForbidden,
+	litengine.ERATELIMITED:  http.StatusTooManyRequests,
+	litengine.EMISMATCH:     http.StatusUnprocessableEntity,
+	litengine.EUNKNOWN:      http.StatusServiceUnavailable,
+	litengine.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	litengine.EINTERNAL:     http.StatusInternalServerError,
 }
 
 // NewError turns an error returned by a handler method into a problem. Only
@@ -36,8 +41,15 @@ func (s *Server) NewError(ctx context.Context, err error) *oas.ProblemStatusCode
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		err = &litengine.Error{Code: litengine.EUNAVAILABLE, Message: "The request was cancelled or timed out before it completed; nothing was changed."}
 	}
+	var sec *ogenerrors.SecurityError
+	if errors.As(err, &sec) && errors.Is(err, ogenerrors.ErrSecurityRequirementIsNotSatisfied) {
+		err = litengine.Errorf(litengine.EUNAUTHORIZED, "This endpoint needs an API key: send Authorization: Bearer <key>.")
+	}
 	code := litengine.ErrorCode(err)
 	s.metrics.error(code)
+	if st := stateOf(ctx); st != nil {
+		st.errCode = code
+	}
 	if code == litengine.EINTERNAL {
 		s.log.ErrorContext(ctx, "internal error", "err", err)
 	}
@@ -85,7 +97,7 @@ func newProblem(ctx context.Context, status int, detail string) *oas.ProblemStat
 // codeOf is the error code counted for a status that middleware answers.
 func codeOf(status int) string {
 	for code, st := range statusOf {
-		if st == status {
+		if st == status && code != litengine.EUNKNOWN { // 503 is unavailable unless a store says otherwise
 			return code
 		}
 	}

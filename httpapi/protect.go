@@ -14,10 +14,11 @@ func (s *Server) withCORS(next http.Handler) http.Handler {
 		return next
 	}
 	return cors.New(cors.Options{
-		AllowedOrigins:   s.limits.CORSOrigins,
-		AllowedMethods:   []string{http.MethodGet, http.MethodHead, http.MethodPost},
-		AllowedHeaders:   []string{"Content-Type", "Authorization", "Idempotency-Key", "X-Request-Id"},
-		ExposedHeaders:   []string{"Location", "Retry-After", "X-Request-Id"},
+		AllowedOrigins: s.limits.CORSOrigins,
+		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodDelete},
+		AllowedHeaders: []string{"Content-Type", "Authorization", "Idempotency-Key", "X-Request-Id"},
+		ExposedHeaders: []string{"Location", "Retry-After", "X-Request-Id", "RateLimit", "RateLimit-Policy",
+			"Idempotent-Replayed", "WWW-Authenticate"},
 		MaxAge:           600,
 		AllowCredentials: false,
 	}).Handler(next)

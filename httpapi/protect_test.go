@@ -10,26 +10,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/litengine/litengine"
 	"github.com/litengine/litengine/httpapi"
 	"github.com/litengine/litengine/sqlite"
+	"github.com/litengine/litengine/storetest"
 )
 
-func newTestServer(t *testing.T, limits httpapi.Limits) *httptest.Server {
+// newTestServer serves a fresh SQLite store; it returns an admin key for it.
+func newTestServer(t *testing.T, limits httpapi.Limits, opts ...httpapi.Option) (*httptest.Server, string) {
 	t.Helper()
 	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), sqlite.Options{Synchronous: "normal"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.NewServer(store, limits, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler())
+	srv := httptest.NewServer(httpapi.NewServer(store, limits, slog.New(slog.NewTextHandler(io.Discard, nil)), opts...).Handler())
 	t.Cleanup(func() { srv.Close(); store.Close() })
-	return srv
+	return srv, storetest.NewKey(t, store, litengine.RoleAdmin, 0)
 }
 
 func TestCORSAndSecurityHeaders(t *testing.T) {
-	srv := newTestServer(t, httpapi.Limits{CORSOrigins: []string{"https://dashboard.example.org"}})
+	srv, admin := newTestServer(t, httpapi.Limits{CORSOrigins: []string{"https://dashboard.example.org"}})
 	do := func(method, origin string, header ...string) *http.Response {
 		req, _ := http.NewRequest(method, srv.URL+"/api/books", nil)
 		req.Header.Set("Origin", origin)
+		if method != "OPTIONS" {
+			req.Header.Set("Authorization", "Bearer "+admin)
+		}
 		for i := 0; i+1 < len(header); i += 2 {
 			req.Header.Set(header[i], header[i+1])
 		}
@@ -63,11 +69,14 @@ func TestCORSAndSecurityHeaders(t *testing.T) {
 // arriving: the next request is shed at once with a 503, the liveness probe
 // still answers.
 func TestInFlightCap(t *testing.T) {
-	srv := newTestServer(t, httpapi.Limits{MaxInFlight: 1})
+	srv, admin := newTestServer(t, httpapi.Limits{MaxInFlight: 1})
 	body, feed := io.Pipe()
 	done := make(chan int)
 	go func() {
-		resp, err := http.Post(srv.URL+"/api/users", "application/json", body)
+		req, _ := http.NewRequest("POST", srv.URL+"/api/users", body)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			done <- 0
 			return

@@ -11,6 +11,7 @@ import (
 
 	"github.com/litengine/litengine"
 	"github.com/litengine/litengine/api"
+	"github.com/litengine/litengine/auth"
 	"github.com/litengine/litengine/oas"
 )
 
@@ -40,10 +41,20 @@ type Server struct {
 	limits  Limits
 	log     *slog.Logger
 	metrics *Metrics
+	auth    Authenticator
+	limiter *RateLimits // nil: no rate limiting
 }
 
 // Option configures a Server.
 type Option func(*Server)
+
+// WithAuthenticator checks API keys with a; by default the server checks
+// them against its store, caching each for DefaultKeyCacheTTL.
+func WithAuthenticator(a Authenticator) Option { return func(s *Server) { s.auth = a } }
+
+// DefaultKeyCacheTTL bounds how long another engine instance may still
+// accept a revoked key.
+const DefaultKeyCacheTTL = 5 * time.Second
 
 // WithMetrics records Prometheus metrics in m and serves them at GET /metrics.
 func WithMetrics(m *Metrics) Option { return func(s *Server) { s.metrics = m } }
@@ -78,13 +89,16 @@ func NewServer(store litengine.Store, limits Limits, log *slog.Logger, opts ...O
 	for _, o := range opts {
 		o(s)
 	}
+	if s.auth == nil {
+		s.auth = auth.NewAuthenticator(store, DefaultKeyCacheTTL)
+	}
 	return s
 }
 
 // Handler returns the complete HTTP handler: the generated router behind the
 // middleware every request goes through, and the spec itself.
 func (s *Server) Handler() http.Handler {
-	gen, err := oas.NewServer(s,
+	gen, err := oas.NewServer(s, s,
 		oas.WithErrorHandler(s.decodeError),
 		oas.WithNotFound(s.notFound),
 		oas.WithMethodNotAllowed(s.methodNotAllowed),
@@ -98,8 +112,11 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /metrics", s.metrics.handler)
 	}
 	mux.Handle("/", gen)
+	// Outermost first: cheap refusals (overload, no key) come before any
+	// work on the body; the rate limiter needs the body to price a batch.
 	return s.withRequestID(s.withAccessLog(gen, s.withRecover(withSecurityHeaders(
-		s.withCORS(s.withInFlightCap(withHeadAsGet(s.withRequestTimeout(s.withJSONBody(mux)))))))))
+		s.withCORS(s.withInFlightCap(withHeadAsGet(s.withRequestTimeout(
+			s.withAuth(s.withJSONBody(s.withRateLimit(s.withIdempotency(mux))))))))))))
 }
 
 func serveSpec(w http.ResponseWriter, _ *http.Request) {

@@ -19,6 +19,9 @@ func (s *Server) CreateUser(ctx context.Context, req *oas.UserCreate) (*oas.User
 
 // GetUser returns a member.
 func (s *Server) GetUser(ctx context.Context, params oas.GetUserParams) (*oas.User, error) {
+	if err := actFor(ctx, params.ID); err != nil {
+		return nil, err
+	}
 	u, err := s.store.FindUserByID(ctx, params.ID)
 	if err != nil {
 		return nil, err
@@ -29,6 +32,9 @@ func (s *Server) GetUser(ctx context.Context, params oas.GetUserParams) (*oas.Us
 
 // ListUserLoans lists a member's loans, oldest first.
 func (s *Server) ListUserLoans(ctx context.Context, params oas.ListUserLoansParams) (*oas.LoanPage, error) {
+	if err := actFor(ctx, params.ID); err != nil {
+		return nil, err
+	}
 	after, err := decodeCursor("l", params.Cursor)
 	if err != nil {
 		return nil, err

@@ -8,13 +8,16 @@ type OperationName = string
 const (
 	BorrowOperation        OperationName = "Borrow"
 	CreateBookOperation    OperationName = "CreateBook"
+	CreateKeyOperation     OperationName = "CreateKey"
 	CreateUserOperation    OperationName = "CreateUser"
 	GetBookOperation       OperationName = "GetBook"
 	GetHealthOperation     OperationName = "GetHealth"
 	GetReadyOperation      OperationName = "GetReady"
 	GetUserOperation       OperationName = "GetUser"
 	ListBooksOperation     OperationName = "ListBooks"
+	ListKeysOperation      OperationName = "ListKeys"
 	ListUserLoansOperation OperationName = "ListUserLoans"
 	ReturnLoansOperation   OperationName = "ReturnLoans"
+	RevokeKeyOperation     OperationName = "RevokeKey"
 	SetInventoryOperation  OperationName = "SetInventory"
 )

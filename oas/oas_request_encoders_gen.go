@@ -38,6 +38,20 @@ func encodeCreateBookRequest(
 	return nil
 }
 
+func encodeCreateKeyRequest(
+	req *KeyCreate,
+	r *http.Request,
+) error {
+	const contentType = "application/json"
+	e := new(jx.Encoder)
+	{
+		req.Encode(e)
+	}
+	encoded := e.Bytes()
+	ht.SetBody(r, bytes.NewReader(encoded), contentType)
+	return nil
+}
+
 func encodeCreateUserRequest(
 	req *UserCreate,
 	r *http.Request,

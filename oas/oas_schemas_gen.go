@@ -13,6 +13,31 @@ func (s *ProblemStatusCode) Error() string {
 	return fmt.Sprintf("code %d: %+v", s.StatusCode, s.Response)
 }
 
+type BearerAuth struct {
+	Token string
+	Roles []string
+}
+
+// GetToken returns the value of Token.
+func (s *BearerAuth) GetToken() string {
+	return s.Token
+}
+
+// GetRoles returns the value of Roles.
+func (s *BearerAuth) GetRoles() []string {
+	return s.Roles
+}
+
+// SetToken sets the value of Token.
+func (s *BearerAuth) SetToken(val string) {
+	s.Token = val
+}
+
+// SetRoles sets the value of Roles.
+func (s *BearerAuth) SetRoles(val []string) {
+	s.Roles = val
+}
+
 // Ref: #/components/schemas/Book
 type Book struct {
 	ID      int64    `json:"id"`
@@ -411,6 +436,213 @@ func (s *InventoryResponse) GetInventory() []Stock {
 // SetInventory sets the value of Inventory.
 func (s *InventoryResponse) SetInventory(val []Stock) {
 	s.Inventory = val
+}
+
+// Ref: #/components/schemas/Key
+type Key struct {
+	// The public part of the key, used to list and revoke it.
+	ID        string      `json:"id"`
+	Role      Role        `json:"role"`
+	UserID    OptInt64    `json:"user_id"`
+	Name      string      `json:"name"`
+	CreatedAt time.Time   `json:"created_at"`
+	RevokedAt OptDateTime `json:"revoked_at"`
+}
+
+// GetID returns the value of ID.
+func (s *Key) GetID() string {
+	return s.ID
+}
+
+// GetRole returns the value of Role.
+func (s *Key) GetRole() Role {
+	return s.Role
+}
+
+// GetUserID returns the value of UserID.
+func (s *Key) GetUserID() OptInt64 {
+	return s.UserID
+}
+
+// GetName returns the value of Name.
+func (s *Key) GetName() string {
+	return s.Name
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *Key) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// GetRevokedAt returns the value of RevokedAt.
+func (s *Key) GetRevokedAt() OptDateTime {
+	return s.RevokedAt
+}
+
+// SetID sets the value of ID.
+func (s *Key) SetID(val string) {
+	s.ID = val
+}
+
+// SetRole sets the value of Role.
+func (s *Key) SetRole(val Role) {
+	s.Role = val
+}
+
+// SetUserID sets the value of UserID.
+func (s *Key) SetUserID(val OptInt64) {
+	s.UserID = val
+}
+
+// SetName sets the value of Name.
+func (s *Key) SetName(val string) {
+	s.Name = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *Key) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// SetRevokedAt sets the value of RevokedAt.
+func (s *Key) SetRevokedAt(val OptDateTime) {
+	s.RevokedAt = val
+}
+
+// Ref: #/components/schemas/KeyCreate
+type KeyCreate struct {
+	Role Role `json:"role"`
+	// The member a `member` key acts for; only for that role.
+	UserID OptInt64 `json:"user_id"`
+	// A label, such as the client or person that holds the key.
+	Name OptString `json:"name"`
+}
+
+// GetRole returns the value of Role.
+func (s *KeyCreate) GetRole() Role {
+	return s.Role
+}
+
+// GetUserID returns the value of UserID.
+func (s *KeyCreate) GetUserID() OptInt64 {
+	return s.UserID
+}
+
+// GetName returns the value of Name.
+func (s *KeyCreate) GetName() OptString {
+	return s.Name
+}
+
+// SetRole sets the value of Role.
+func (s *KeyCreate) SetRole(val Role) {
+	s.Role = val
+}
+
+// SetUserID sets the value of UserID.
+func (s *KeyCreate) SetUserID(val OptInt64) {
+	s.UserID = val
+}
+
+// SetName sets the value of Name.
+func (s *KeyCreate) SetName(val OptString) {
+	s.Name = val
+}
+
+// Ref: #/components/schemas/KeyCreated
+type KeyCreated struct {
+	ID        string    `json:"id"`
+	Role      Role      `json:"role"`
+	UserID    OptInt64  `json:"user_id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	// The secret to send as `Authorization: Bearer <key>`; shown only here.
+	Key string `json:"key"`
+}
+
+// GetID returns the value of ID.
+func (s *KeyCreated) GetID() string {
+	return s.ID
+}
+
+// GetRole returns the value of Role.
+func (s *KeyCreated) GetRole() Role {
+	return s.Role
+}
+
+// GetUserID returns the value of UserID.
+func (s *KeyCreated) GetUserID() OptInt64 {
+	return s.UserID
+}
+
+// GetName returns the value of Name.
+func (s *KeyCreated) GetName() string {
+	return s.Name
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *KeyCreated) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// GetKey returns the value of Key.
+func (s *KeyCreated) GetKey() string {
+	return s.Key
+}
+
+// SetID sets the value of ID.
+func (s *KeyCreated) SetID(val string) {
+	s.ID = val
+}
+
+// SetRole sets the value of Role.
+func (s *KeyCreated) SetRole(val Role) {
+	s.Role = val
+}
+
+// SetUserID sets the value of UserID.
+func (s *KeyCreated) SetUserID(val OptInt64) {
+	s.UserID = val
+}
+
+// SetName sets the value of Name.
+func (s *KeyCreated) SetName(val string) {
+	s.Name = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *KeyCreated) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// SetKey sets the value of Key.
+func (s *KeyCreated) SetKey(val string) {
+	s.Key = val
+}
+
+// Ref: #/components/schemas/KeyPage
+type KeyPage struct {
+	Items      []Key     `json:"items"`
+	NextCursor OptString `json:"next_cursor"`
+}
+
+// GetItems returns the value of Items.
+func (s *KeyPage) GetItems() []Key {
+	return s.Items
+}
+
+// GetNextCursor returns the value of NextCursor.
+func (s *KeyPage) GetNextCursor() OptString {
+	return s.NextCursor
+}
+
+// SetItems sets the value of Items.
+func (s *KeyPage) SetItems(val []Key) {
+	s.Items = val
+}
+
+// SetNextCursor sets the value of NextCursor.
+func (s *KeyPage) SetNextCursor(val OptString) {
+	s.NextCursor = val
 }
 
 type ListUserLoansStatus string
@@ -918,7 +1150,8 @@ func (s *Problem) SetErrors(val []ProblemItem) {
 // Ref: #/components/schemas/ProblemItem
 type ProblemItem struct {
 	// Machine-readable reason: `not_found`, `unavailable`, `duplicate`, `already_returned`,
-	// `below_on_loan`, `invalid` (a value that breaks the schema, such as an id below 1).
+	// `below_on_loan`, `invalid` (a value that breaks the schema, such as an id below 1), `forbidden`
+	// (another member's loan).
 	Code   string `json:"code"`
 	Detail string `json:"detail"`
 	// JSON pointer to the offending item of the request body.
@@ -1101,6 +1334,56 @@ func (s *ReturnedLoan) SetDueAt(val time.Time) {
 // SetReturnedAt sets the value of ReturnedAt.
 func (s *ReturnedLoan) SetReturnedAt(val time.Time) {
 	s.ReturnedAt = val
+}
+
+// What an API key may do; see `bearerAuth`.
+// Ref: #/components/schemas/Role
+type Role string
+
+const (
+	RoleAdmin     Role = "admin"
+	RoleLibrarian Role = "librarian"
+	RoleMember    Role = "member"
+)
+
+// AllValues returns all Role values.
+func (Role) AllValues() []Role {
+	return []Role{
+		RoleAdmin,
+		RoleLibrarian,
+		RoleMember,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Role) MarshalText() ([]byte, error) {
+	switch s {
+	case RoleAdmin:
+		return []byte(s), nil
+	case RoleLibrarian:
+		return []byte(s), nil
+	case RoleMember:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Role) UnmarshalText(data []byte) error {
+	switch Role(data) {
+	case RoleAdmin:
+		*s = RoleAdmin
+		return nil
+	case RoleLibrarian:
+		*s = RoleLibrarian
+		return nil
+	case RoleMember:
+		*s = RoleMember
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
 }
 
 // Ref: #/components/schemas/Stock

@@ -15,13 +15,20 @@ type Handler interface {
 	// same book twice is a 400 (code `duplicate`). An unknown member is a 404.
 	//
 	// POST /api/borrow
-	Borrow(ctx context.Context, req *BorrowRequest) (*BorrowResponse, error)
+	Borrow(ctx context.Context, req *BorrowRequest, params BorrowParams) (*BorrowResponse, error)
 	// CreateBook implements createBook operation.
 	//
 	// Add a book to the catalogue.
 	//
 	// POST /api/books
 	CreateBook(ctx context.Context, req *BookCreate) (*BookHeaders, error)
+	// CreateKey implements createKey operation.
+	//
+	// The response is the only time the secret `key` is shown: the engine keeps only its hash. A `member`
+	// key must name the member it acts for (`user_id`); other roles must not.
+	//
+	// POST /api/keys
+	CreateKey(ctx context.Context, req *KeyCreate) (*KeyCreated, error)
 	// CreateUser implements createUser operation.
 	//
 	// Register a library member.
@@ -61,6 +68,12 @@ type Handler interface {
 	//
 	// GET /api/books
 	ListBooks(ctx context.Context, params ListBooksParams) (*BookPage, error)
+	// ListKeys implements listKeys operation.
+	//
+	// List API keys, revoked ones included, oldest first (admin only).
+	//
+	// GET /api/keys
+	ListKeys(ctx context.Context, params ListKeysParams) (*KeyPage, error)
 	// ListUserLoans implements listUserLoans operation.
 	//
 	// A member's loans, oldest first.
@@ -74,7 +87,14 @@ type Handler interface {
 	// named in `errors`.
 	//
 	// POST /api/return
-	ReturnLoans(ctx context.Context, req *ReturnRequest) (*ReturnResponse, error)
+	ReturnLoans(ctx context.Context, req *ReturnRequest, params ReturnLoansParams) (*ReturnResponse, error)
+	// RevokeKey implements revokeKey operation.
+	//
+	// From the next request on, the key gets 401. Revoking a revoked key changes nothing and answers the
+	// same. An admin cannot revoke the key it is using.
+	//
+	// DELETE /api/keys/{key_id}
+	RevokeKey(ctx context.Context, params RevokeKeyParams) (*Key, error)
 	// SetInventory implements setInventory operation.
 	//
 	// Sets each book's `totalqty` in one transaction, whatever the number of items. A `totalqty` below the
@@ -82,7 +102,7 @@ type Handler interface {
 	// repeated `bookid` (400, code `duplicate`) fails the whole batch; each is named in `errors`.
 	//
 	// POST /api/inventory
-	SetInventory(ctx context.Context, req *InventoryRequest) (*InventoryResponse, error)
+	SetInventory(ctx context.Context, req *InventoryRequest, params SetInventoryParams) (*InventoryResponse, error)
 	// NewError creates *ProblemStatusCode from error returned by handler.
 	//
 	// Used for common default response.
@@ -92,18 +112,20 @@ type Handler interface {
 // Server implements http server based on OpenAPI v3 specification and
 // calls Handler to handle requests.
 type Server struct {
-	h Handler
+	h   Handler
+	sec SecurityHandler
 	baseServer
 }
 
 // NewServer creates new Server.
-func NewServer(h Handler, opts ...ServerOption) (*Server, error) {
+func NewServer(h Handler, sec SecurityHandler, opts ...ServerOption) (*Server, error) {
 	s, err := newServerConfig(opts...).baseServer()
 	if err != nil {
 		return nil, err
 	}
 	return &Server{
 		h:          h,
+		sec:        sec,
 		baseServer: s,
 	}, nil
 }

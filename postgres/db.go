@@ -231,7 +231,7 @@ func (db *DB) run(ctx context.Context, fn func(conn *pgxpool.Conn, now time.Time
 // was sent: PostgreSQL may or may not have committed it, and the client must
 // look before it retries a change.
 func lostInFlight() error {
-	return &litengine.Error{Code: litengine.EUNAVAILABLE, Message: "The connection to the database was lost " +
+	return &litengine.Error{Code: litengine.EUNKNOWN, Message: "The connection to the database was lost " +
 		"while the request was in flight: a change may or may not have been applied. Check before retrying it."}
 }
 

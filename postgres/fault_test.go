@@ -145,7 +145,8 @@ func TestPoolExhaustionAnswers503(t *testing.T) {
 	}
 	srv := httptest.NewServer(httpapi.NewServer(db, httpapi.Limits{}, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler())
 	defer srv.Close()
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: 10 * time.Second,
+		Transport: storetest.BearerTransport{Token: storetest.NewKey(t, db, litengine.RoleAdmin, 0)}}
 	borrowBody := fmt.Sprintf(`{"user_id":%d,"books":[%d]}`, u.ID, b.ID)
 	borrow := func() (*http.Response, error) {
 		return client.Post(srv.URL+"/api/borrow", "application/json", strings.NewReader(borrowBody))
@@ -425,7 +426,7 @@ func (env *faultEnv) run(t *testing.T, fault func() (last time.Time)) {
 	defer env.mu.Unlock()
 	t.Logf("requests: %v", env.counts)
 	for what, n := range env.unexpected {
-		t.Errorf("%d× %s: only %s and %s are allowed", n, what, litengine.ECONFLICT, litengine.EUNAVAILABLE)
+		t.Errorf("%d× %s: only %s, %s and %s are allowed", n, what, litengine.ECONFLICT, litengine.EUNAVAILABLE, litengine.EUNKNOWN)
 	}
 	if env.counts["borrow "+outcomeDone] == 0 || env.counts["return "+outcomeDone] == 0 {
 		t.Errorf("the load did not borrow and return: %v", env.counts)
@@ -579,10 +580,10 @@ func (c *faultClient) resync(user int64) {
 	}
 }
 
-// allowed counts err unless it is unavailable: the only error a failing
-// connection may cause.
+// allowed counts err unless it is unavailable or outcome_unknown: the only
+// errors a failing connection may cause.
 func (env *faultEnv) allowed(op string, err error) {
-	if code := litengine.ErrorCode(err); code != litengine.EUNAVAILABLE {
+	if code := litengine.ErrorCode(err); code != litengine.EUNAVAILABLE && code != litengine.EUNKNOWN {
 		env.mu.Lock()
 		defer env.mu.Unlock()
 		env.unexpected[fmt.Sprintf("%s failed with code %s: %v", op, code, err)]++

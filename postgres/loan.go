@@ -286,3 +286,32 @@ func set[T comparable](s []T) map[T]bool {
 	}
 	return m
 }
+
+// FindLoansByID returns the known loans among transactionIDs.
+func (db *DB) FindLoansByID(ctx context.Context, transactionIDs []string) ([]*litengine.Loan, error) {
+	var loans []*litengine.Loan
+	err := db.run(ctx, func(conn *pgxpool.Conn, _ time.Time) error {
+		loans = nil
+		rows, err := conn.Query(ctx, `
+			SELECT id, book_id, user_id, borrowed_at, due_at, returned_at FROM loans
+			WHERE id = ANY($1)`, transactionIDs)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var l litengine.Loan
+			if err := rows.Scan(&l.ID, &l.BookID, &l.UserID, &l.BorrowedAt, &l.DueAt, &l.ReturnedAt); err != nil {
+				return err
+			}
+			l.BorrowedAt, l.DueAt = l.BorrowedAt.UTC(), l.DueAt.UTC()
+			if l.ReturnedAt != nil {
+				t := l.ReturnedAt.UTC()
+				l.ReturnedAt = &t
+			}
+			loans = append(loans, &l)
+		}
+		return rows.Err()
+	})
+	return loans, err
+}

@@ -66,13 +66,15 @@ func TestMigrationsRunOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var applied, total int
-	if err := db.QueryRow(`SELECT count(*) FILTER (WHERE version_id = 1), count(*) FROM goose_db_version`).Scan(&applied, &total); err != nil {
+	var applied, distinct, total int
+	if err := db.QueryRow(`SELECT count(*) FILTER (WHERE version_id > 0), count(DISTINCT version_id), count(*)
+		FROM goose_db_version`).Scan(&applied, &distinct, &total); err != nil {
 		t.Fatal(err)
 	}
-	// goose's version table holds version 0 (its own creation) and each migration.
-	if applied != 1 || total != 2 {
-		t.Fatalf("migration 1 recorded %d times, %d version rows; want once and 2", applied, total)
+	// goose's version table holds version 0 (its own creation) and each
+	// migration once.
+	if applied != distinct-1 || total != distinct || applied < 2 {
+		t.Fatalf("%d migration rows for %d versions (%d rows in all); want each migration once", applied, distinct-1, total)
 	}
 	var tables int
 	if err := db.QueryRow(`SELECT count(*) FROM information_schema.tables

@@ -49,9 +49,12 @@ go build -o "$bin/litengine-load" ./cmd/litengine-load
 
 psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $dbname" -c "CREATE DATABASE $dbname"
 "$bin/litengine" import --db "$url" "$data" | head -n1
+LITENGINE_KEY=$("$bin/litengine" keys create --db "$url" --role admin --name bench | tail -n1)
+export LITENGINE_KEY
 
 maxconns=$(( $(nproc) * 4 ))
-"${client[@]}" "$bin/litengine" serve --db "$url" --addr "$addr" --log-level warn --pg-max-conns "$maxconns" &
+"${client[@]}" "$bin/litengine" serve --db "$url" --addr "$addr" --log-level warn --pg-max-conns "$maxconns" \
+	--admin-key-file "" --rate-limit=false &
 engine=$!
 for _ in $(seq 1 50); do curl -fs "http://$addr/readyz" >/dev/null && break; sleep 0.2; done
 

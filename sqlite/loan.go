@@ -172,16 +172,7 @@ func (db *DB) FindLoans(ctx context.Context, f litengine.LoanFilter) ([]*litengi
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	loans := make([]*litengine.Loan, 0, f.Limit)
-	for rows.Next() {
-		l, err := scanLoan(rows)
-		if err != nil {
-			return nil, err
-		}
-		loans = append(loans, l)
-	}
-	return loans, rows.Err()
+	return scanLoans(rows)
 }
 
 const userExistsSQL = `SELECT 1 FROM users WHERE id = ?`
@@ -224,4 +215,32 @@ func scanLoan(s scanner) (*litengine.Loan, error) {
 		l.ReturnedAt = &t
 	}
 	return &l, nil
+}
+
+// FindLoansByID returns the known loans among transactionIDs.
+func (db *DB) FindLoansByID(ctx context.Context, transactionIDs []string) ([]*litengine.Loan, error) {
+	ids, err := json.Marshal(transactionIDs)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.read(ctx, `
+		SELECT id, book_id, user_id, borrowed_at, due_at, returned_at FROM loans
+		WHERE id IN (SELECT value FROM json_each(?))`, string(ids))
+	if err != nil {
+		return nil, err
+	}
+	return scanLoans(rows)
+}
+
+func scanLoans(rows *sql.Rows) ([]*litengine.Loan, error) {
+	defer rows.Close()
+	loans := []*litengine.Loan{}
+	for rows.Next() {
+		l, err := scanLoan(rows)
+		if err != nil {
+			return nil, err
+		}
+		loans = append(loans, l)
+	}
+	return loans, rows.Err()
 }

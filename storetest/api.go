@@ -17,6 +17,7 @@ import (
 
 	"github.com/litengine/litengine"
 	"github.com/litengine/litengine/api"
+	"github.com/litengine/litengine/auth"
 	"github.com/litengine/litengine/httpapi"
 )
 
@@ -34,6 +35,9 @@ func RunAPI(t *testing.T, h Harness) {
 		{"Pagination", testAPIPagination},
 		{"Meta", testAPIMeta},
 		{"NotReadyWithoutDatabase", testAPINotReady},
+		{"Roles", testAPIRoles},
+		{"Keys", testAPIKeys},
+		{"Idempotency", testAPIIdempotency},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,7 +47,8 @@ func RunAPI(t *testing.T, h Harness) {
 			metrics := httpapi.NewMetrics(prometheus.NewRegistry(), store)
 			srv := httptest.NewServer(httpapi.NewServer(store, httpapi.Limits{}, log, httpapi.WithMetrics(metrics)).Handler())
 			t.Cleanup(srv.Close)
-			tc.fn(t, &apiClient{t: t, url: srv.URL, db: db, store: store, http: &http.Client{Transport: SpecTransport(t, nil)}})
+			tc.fn(t, &apiClient{t: t, url: srv.URL, db: db, store: store, http: &http.Client{Transport: SpecTransport(t, nil)},
+				token: NewKey(t, store, litengine.RoleAdmin, 0)})
 		})
 	}
 }
@@ -55,6 +60,27 @@ type apiClient struct {
 	db    *sql.DB
 	store litengine.Store
 	http  *http.Client
+	token string // sent as the bearer API key, when set
+}
+
+// as returns a client that sends token as its API key ("" for none).
+func (c *apiClient) as(token string) *apiClient {
+	cc := *c
+	cc.token = token
+	return &cc
+}
+
+// NewKey creates an API key directly in the store and returns its token.
+func NewKey(t testing.TB, store litengine.Store, role litengine.Role, userID int64) string {
+	t.Helper()
+	token, key, err := auth.NewKey(role, userID, string(role))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateKey(context.Background(), key); err != nil {
+		t.Fatalf("create %s key: %v", role, err)
+	}
+	return token
 }
 
 type apiResponse struct {
@@ -82,14 +108,23 @@ func (c *apiClient) do(method, path, contentType, body string) apiResponse {
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	return c.send(req)
+}
+
+// send sends a prepared request; it may run on any goroutine.
+func (c *apiClient) send(req *http.Request) apiResponse {
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
+		c.t.Errorf("%s %s: %v", req.Method, req.URL.Path, err)
+		return apiResponse{}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		c.t.Fatal(err)
+		c.t.Error(err)
 	}
 	return apiResponse{status: resp.StatusCode, header: resp.Header, body: b}
 }

@@ -167,7 +167,8 @@ func newBenchEnv(b *testing.B, h Harness) *benchEnv {
 	}
 	srv := httptest.NewServer(httpapi.NewServer(store, httpapi.Limits{}, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler())
 	b.Cleanup(srv.Close)
-	return &benchEnv{store: store, db: db, user: u.ID, url: srv.URL, client: srv.Client()}
+	client := &http.Client{Transport: BearerTransport{Token: NewKey(b, store, litengine.RoleAdmin, 0), Base: srv.Client().Transport}}
+	return &benchEnv{store: store, db: db, user: u.ID, url: srv.URL, client: client}
 }
 
 func (e *benchEnv) post(b *testing.B, path, body string, want int) {

@@ -6,6 +6,7 @@ package storetest
 import (
 	"database/sql"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -123,4 +124,21 @@ func CheckStock(t testing.TB, db *sql.DB) {
 	if bad > 0 {
 		t.Fatalf("stock invariant broken for %d books", bad)
 	}
+}
+
+// BearerTransport sends Token as the API key of every request.
+type BearerTransport struct {
+	Token string
+	Base  http.RoundTripper // nil: http.DefaultTransport
+}
+
+// RoundTrip implements http.RoundTripper.
+func (b BearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+b.Token)
+	base := b.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(req)
 }

@@ -37,6 +37,7 @@ type config struct {
 	clients   []int
 	duration  time.Duration
 	warmup    time.Duration
+	key       string
 	batch     int
 	books     int
 	users     int
@@ -50,6 +51,7 @@ func run(args []string, out io.Writer) error {
 		clients = fs.String("clients", "1,8,32,64", "concurrent clients, one run per value")
 	)
 	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:8080", "engine base URL (loopback only)")
+	fs.StringVar(&cfg.key, "key", os.Getenv("LITENGINE_KEY"), "an admin or librarian API key (default: $LITENGINE_KEY)")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured time per client count")
 	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured time before each run")
 	fs.IntVar(&cfg.batch, "batch", 5, "books per borrow")
@@ -69,8 +71,11 @@ func run(args []string, out io.Writer) error {
 	if cfg.batch < 1 || cfg.batch > cfg.books {
 		return errors.New("--batch must be between 1 and --books")
 	}
+	if cfg.key == "" {
+		return errors.New("--key (or LITENGINE_KEY) is required: an admin or librarian API key")
+	}
 
-	client := &http.Client{Timeout: 30 * time.Second}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: bearer{cfg.key}}
 	inv, err := stockAll(client, cfg)
 	if err != nil {
 		return err
@@ -104,7 +109,7 @@ func attack(cfg config, users []int64, n int, d time.Duration) *vegeta.Metrics {
 		}
 		body, _ := json.Marshal(map[string]any{"user_id": users[rng.IntN(len(users))], "books": books})
 		t.Method, t.URL, t.Body = "POST", cfg.url+"/api/borrow", body
-		t.Header = http.Header{"Content-Type": {"application/json"}}
+		t.Header = http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + cfg.key}}
 		return nil
 	}
 	// A zero rate with a fixed worker count is a closed loop: n clients, each
@@ -209,3 +214,12 @@ func mean(ds []time.Duration) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// bearer sends an API key with every request.
+type bearer struct{ key string }
+
+func (b bearer) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+b.key)
+	return http.DefaultTransport.RoundTrip(req)
+}

@@ -28,28 +28,65 @@ import (
 	"github.com/litengine/litengine/storetest"
 )
 
+var build struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
 // buildBinary compiles the real litengine command once per test run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "litengine")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	build.once.Do(func() {
+		dir, err := os.MkdirTemp("", "litengine-e2e")
+		if err != nil {
+			build.err = err
+			return
+		}
+		build.bin = filepath.Join(dir, "litengine")
+		if out, err := exec.Command("go", "build", "-o", build.bin, ".").CombinedOutput(); err != nil {
+			build.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if build.err != nil {
+		t.Fatal(build.err)
 	}
-	return bin
+	return build.bin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if build.bin != "" {
+		os.RemoveAll(filepath.Dir(build.bin))
+	}
+	os.Exit(code)
+}
+
+// execOutput runs the binary and returns what it printed.
+func execOutput(bin string, args ...string) (string, error) {
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	return string(out), err
 }
 
 // engine is a running litengine serve process.
 type engine struct {
 	url  string
 	cmd  *exec.Cmd
-	logs *bytes.Buffer
+	mu   sync.Mutex
+	logs bytes.Buffer
+}
+
+// log returns what the engine has logged so far.
+func (e *engine) log() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.logs.String()
 }
 
 // startEngine runs "litengine serve" on a free port and waits until it listens.
 func startEngine(t *testing.T, bin string, args ...string) *engine {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--admin-key-file", ""}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -59,9 +96,8 @@ func startEngine(t *testing.T, bin string, args ...string) *engine {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	e := &engine{cmd: cmd, logs: &bytes.Buffer{}}
+	e := &engine{cmd: cmd}
 	addr := make(chan string, 1)
-	var mu sync.Mutex
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -70,10 +106,10 @@ func startEngine(t *testing.T, bin string, args ...string) *engine {
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
 				addr <- line.Addr
 			}
-			mu.Lock()
+			e.mu.Lock()
 			e.logs.Write(sc.Bytes())
 			e.logs.WriteByte('\n')
-			mu.Unlock()
+			e.mu.Unlock()
 		}
 	}()
 	select {
@@ -211,8 +247,17 @@ func TestRealCatalogue(t *testing.T) {
 		t.Fatalf("%d catalogue rows, want 10000", len(inventory))
 	}
 
-	e := startEngine(t, bin, "--db", dbPath)
-	c := &client{t: t, url: e.url, http: &http.Client{Transport: storetest.SpecTransport(t, &http.Transport{MaxIdleConnsPerHost: 64}), Timeout: time.Minute}}
+	// The first start of an engine on a database without keys writes an
+	// admin key to --admin-key-file. Rate limits are off: this run measures
+	// correctness under contention, not the limits.
+	keyFile := filepath.Join(t.TempDir(), "admin.key")
+	e := startEngine(t, bin, "--db", dbPath, "--admin-key-file", keyFile, "--rate-limit=false")
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatalf("the engine wrote no admin key: %v", err)
+	}
+	transport := storetest.BearerTransport{Token: strings.TrimSpace(string(key)), Base: &http.Transport{MaxIdleConnsPerHost: 64}}
+	c := &client{t: t, url: e.url, http: &http.Client{Transport: storetest.SpecTransport(t, transport), Timeout: time.Minute}}
 
 	var invResp struct {
 		Inventory []struct{ Bookid, Totalqty, Available int64 }

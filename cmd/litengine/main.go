@@ -23,6 +23,7 @@ Usage:
   litengine serve   [flags]       run the HTTP API (default: embedded SQLite in ./litengine.db)
   litengine import  [flags] FILE  load a catalogue CSV into the books table
   litengine migrate [flags]       apply database migrations
+  litengine keys    SUBCOMMAND    create, list or revoke API keys (see "litengine keys")
   litengine version               print the version
 
 Every flag can also be set with a LITENGINE_* environment variable
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return importCatalogue(ctx, rest, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, stdout, stderr)
+	case "keys":
+		return keys(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "litengine", buildVersion())
 		return nil

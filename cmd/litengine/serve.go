@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/litengine/litengine"
+	"github.com/litengine/litengine/auth"
 	"github.com/litengine/litengine/httpapi"
 )
 
@@ -35,8 +37,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		reqTimeout      = fs.Duration("request-timeout", httpapi.DefaultLimits.RequestTimeout, "most time a request may take; past it a change is rolled back and the client gets a 503")
 		shutdownTimeout = fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 		debugAddr       = fs.String("debug-addr", "", "if set, serve Go's pprof profiles on this address (keep it private), e.g. 127.0.0.1:6060")
+		adminKeyFile    = fs.String("admin-key-file", "litengine-admin.key", "on a database without any API key, write a new admin key to this file (empty: don't)")
+		keyCacheTTL     = fs.Duration("key-cache-ttl", httpapi.DefaultKeyCacheTTL, "how long a checked API key is trusted without a database lookup: a revocation reaches other instances within it")
+		readHeader      = fs.Duration("read-header-timeout", 10*time.Second, "most time a client may take to send a request's headers (no slowloris)")
+		readTimeout     = fs.Duration("read-timeout", 30*time.Second, "most time a client may take to send a whole request")
+		idleTimeout     = fs.Duration("idle-timeout", 2*time.Minute, "an idle keep-alive connection is closed after this long")
+		maxHeaderBytes  = fs.Int("max-header-bytes", 64<<10, "largest request header block accepted, in bytes; larger gets a 431")
+		limits          limitFlags
 	)
 	store.register(fs, true)
+	limits.register(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -45,7 +55,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err := positive(map[string]int64{"max-body-bytes": *maxBody, "max-borrow": int64(*maxBorrow),
 		"max-return": int64(*maxReturn), "max-inventory": int64(*maxInventory), "shutdown-timeout": int64(*shutdownTimeout),
-		"request-timeout": int64(*reqTimeout), "max-in-flight": int64(*maxInFlight)}); err != nil {
+		"request-timeout": int64(*reqTimeout), "max-in-flight": int64(*maxInFlight), "read-header-timeout": int64(*readHeader),
+		"read-timeout": int64(*readTimeout), "idle-timeout": int64(*idleTimeout), "max-header-bytes": int64(*maxHeaderBytes)}); err != nil {
 		return err
 	}
 	log, err := newLogger(stdout, *logFormat, *logLevel)
@@ -59,28 +70,40 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	if created, err := bootstrapAdminKey(ctx, st, *adminKeyFile); err != nil {
+		return err
+	} else if created {
+		log.Info("the database had no API key: created an admin key and wrote it to a file readable only by its owner", "file", *adminKeyFile)
+	}
+
+	go purgeIdempotencyKeys(ctx, st, log)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := httpapi.NewMetrics(reg, st)
+	rateLimits, closeLimits, err := limits.build(ctx, log, metrics)
+	if err != nil {
+		return err
+	}
+	defer closeLimits()
 	api := httpapi.NewServer(st, httpapi.Limits{
 		RequestTimeout: *reqTimeout, MaxInFlight: *maxInFlight, CORSOrigins: splitList(*corsOrigins), MaxBodyBytes: *maxBody, MaxBorrow: *maxBorrow, MaxReturn: *maxReturn, MaxInventory: *maxInventory,
-	}, log, httpapi.WithMetrics(httpapi.NewMetrics(reg, st)))
+	}, log, httpapi.WithMetrics(metrics), httpapi.WithAuthenticator(auth.NewAuthenticator(st, *keyCacheTTL)), rateLimits)
 	// Requests run under base, so that those still running when the
 	// shutdown timeout expires can be cancelled: they roll back and answer
 	// 503 instead of meeting a closed database.
 	base, cancelRequests := context.WithCancel(context.Background())
 	defer cancelRequests()
-	const readTimeout = 30 * time.Second
 	srv := &http.Server{
 		Handler:           api.Handler(),
-		ReadHeaderTimeout: 10 * time.Second, // no slowloris: headers must arrive promptly
-		ReadTimeout:       readTimeout,
+		ReadHeaderTimeout: *readHeader, // no slowloris: headers must arrive promptly
+		ReadTimeout:       *readTimeout,
 		BaseContext:       func(net.Listener) context.Context { return base },
 		// The write deadline runs from the end of the headers: it must cover
 		// reading the body, the request's own time and sending the answer.
-		WriteTimeout:   readTimeout + *reqTimeout + 10*time.Second,
-		IdleTimeout:    120 * time.Second,
-		MaxHeaderBytes: 64 << 10,
+		WriteTimeout:   *readTimeout + *reqTimeout + 10*time.Second,
+		IdleTimeout:    *idleTimeout,
+		MaxHeaderBytes: *maxHeaderBytes,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if *debugAddr != "" {
@@ -122,6 +145,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// purgeIdempotencyKeys deletes expired Idempotency-Keys every hour. Every
+// instance may run it: the deletes are idempotent.
+func purgeIdempotencyKeys(ctx context.Context, st litengine.Store, log *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := st.PurgeIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("could not purge expired Idempotency-Keys", "err", err)
+		} else if n > 0 {
+			log.Info("purged expired Idempotency-Keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
