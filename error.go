@@ -29,6 +29,12 @@ const (
 	ItemBelowOnLoan     = "below_on_loan"
 	ItemInvalid         = "invalid"
 	ItemForbidden       = "forbidden"
+	// Borrowing and renewal rules: each names the books or loans it refuses.
+	ItemAlreadyOnLoan = "already_on_loan" // the member already has this book on loan
+	ItemLoanLimit     = "loan_limit"      // the member would hold more loans than the policy allows
+	ItemUserSuspended = "user_suspended"  // the member is suspended
+	ItemUnpaidFees    = "unpaid_fees"     // the member owes more than the policy allows
+	ItemRenewalLimit  = "renewal_limit"   // the loan was renewed as often as the policy allows
 )
 
 // Error is the one error type of LitEngine. Stores and services return it for

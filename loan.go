@@ -18,6 +18,8 @@ type Loan struct {
 	BorrowedAt time.Time
 	DueAt      time.Time
 	ReturnedAt *time.Time
+	Renewals   int  // times the loan was renewed
+	LateFee    *Fee // assessed when the loan was returned late; nil otherwise
 }
 
 // Loan statuses for LoanFilter.
@@ -55,8 +57,11 @@ func (s *Stock) Available() int64 { return s.TotalQty - s.OnLoan }
 type CirculationService interface {
 	// Borrow lends each book to the user, in order, and returns the loans.
 	Borrow(ctx context.Context, userID int64, bookIDs []int64) ([]*Loan, error)
-	// Return closes the loans with these transaction IDs, in order.
+	// Return closes the loans with these transaction IDs, in order, and
+	// assesses the late fee of each loan returned after its due date.
 	Return(ctx context.Context, transactionIDs []string) ([]*Loan, error)
+	// Renew extends the loans with these transaction IDs, in order.
+	Renew(ctx context.Context, transactionIDs []string) ([]*Loan, error)
 	// SetInventory sets each book's total stock, in order.
 	SetInventory(ctx context.Context, changes []StockChange) ([]*Stock, error)
 	// FindLoans lists a member's loans; an unknown member is not_found.
@@ -71,6 +76,7 @@ type Store interface {
 	BookService
 	UserService
 	CirculationService
+	FeeService
 	KeyService
 	IdempotencyService
 	Ping(ctx context.Context) error

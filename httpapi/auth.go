@@ -29,6 +29,11 @@ var rolesOf = map[oas.OperationName][]litengine.Role{
 	oas.ListUserLoansOperation: everyone,
 	oas.BorrowOperation:        everyone,
 	oas.ReturnLoansOperation:   everyone,
+	oas.RenewLoansOperation:    everyone,
+	oas.UpdateUserOperation:    staff,
+	oas.ListUserFeesOperation:  everyone,
+	oas.PayFeesOperation:       staff,
+	oas.WaiveFeeOperation:      staff,
 	oas.CreateKeyOperation:     admins,
 	oas.ListKeysOperation:      admins,
 	oas.RevokeKeyOperation:     admins,
@@ -109,7 +114,7 @@ func actFor(ctx context.Context, userID int64) error {
 	return nil
 }
 
-// ownLoans refuses a member key returning loans of other members, naming
+// ownLoans refuses a member key returning or renewing loans of other members, naming
 // each. Unknown IDs are left for the store to report. A loan never changes
 // hands, so this check cannot go stale before the return runs.
 func (s *Server) ownLoans(ctx context.Context, transactionIDs []string) error {

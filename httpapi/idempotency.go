@@ -13,7 +13,8 @@ import (
 )
 
 // idempotentPaths are the POST batches that honour Idempotency-Key.
-var idempotentPaths = map[string]bool{"/api/borrow": true, "/api/return": true, "/api/inventory": true}
+var idempotentPaths = map[string]bool{"/api/borrow": true, "/api/return": true, "/api/renew": true,
+	"/api/inventory": true, "/api/fees/pay": true}
 
 // maxIdempotencyKey bounds the header, as the spec does.
 const maxIdempotencyKey = 255

@@ -29,14 +29,7 @@ func (s *Server) Borrow(ctx context.Context, req *oas.BorrowRequest, _ oas.Borro
 
 // ReturnLoans closes a batch of loans by transaction ID, all or nothing.
 func (s *Server) ReturnLoans(ctx context.Context, req *oas.ReturnRequest, _ oas.ReturnLoansParams) (*oas.ReturnResponse, error) {
-	s.metrics.batch("return", len(req.TransactionIds))
-	if err := tooMany("transaction_ids", len(req.TransactionIds), s.limits.MaxReturn); err != nil {
-		return nil, err
-	}
-	if err := litengine.ValidateReturn(req.TransactionIds); err != nil {
-		return nil, err
-	}
-	if err := s.ownLoans(ctx, req.TransactionIds); err != nil {
+	if err := s.loanBatch(ctx, "return", req.TransactionIds); err != nil {
 		return nil, err
 	}
 	loans, err := s.store.Return(ctx, req.TransactionIds)
@@ -49,8 +42,38 @@ func (s *Server) ReturnLoans(ctx context.Context, req *oas.ReturnRequest, _ oas.
 			TransactionID: l.ID, BookID: l.BookID, UserID: l.UserID,
 			BorrowedAt: l.BorrowedAt, DueAt: l.DueAt, ReturnedAt: *l.ReturnedAt,
 		}
+		if f := l.LateFee; f != nil {
+			out.Returns[i].LateFee = oas.NewOptMoney(oas.Money{Amount: f.Amount, Currency: f.Currency, FeeID: oas.NewOptString(f.ID)})
+		}
 	}
 	return out, nil
+}
+
+// RenewLoans extends a batch of loans by transaction ID, all or nothing.
+func (s *Server) RenewLoans(ctx context.Context, req *oas.ReturnRequest, _ oas.RenewLoansParams) (*oas.RenewResponse, error) {
+	if err := s.loanBatch(ctx, "renew", req.TransactionIds); err != nil {
+		return nil, err
+	}
+	loans, err := s.store.Renew(ctx, req.TransactionIds)
+	if err != nil {
+		return nil, err
+	}
+	out := &oas.RenewResponse{Renewals: make([]oas.Loan, len(loans))}
+	for i, l := range loans {
+		out.Renewals[i] = toLoan(l)
+	}
+	return out, nil
+}
+
+func toLoan(l *litengine.Loan) oas.Loan {
+	out := oas.Loan{
+		TransactionID: l.ID, BookID: l.BookID, UserID: l.UserID,
+		BorrowedAt: l.BorrowedAt, DueAt: l.DueAt, Renewals: l.Renewals,
+	}
+	if l.ReturnedAt != nil {
+		out.ReturnedAt = oas.NewOptDateTime(*l.ReturnedAt)
+	}
+	return out
 }
 
 // SetInventory sets the stock of a batch of books, all or nothing.
@@ -72,6 +95,19 @@ func (s *Server) SetInventory(ctx context.Context, req *oas.InventoryRequest, _ 
 		out.Inventory[i] = oas.Stock{Bookid: st.BookID, Totalqty: st.TotalQty, OnLoan: st.OnLoan, Available: st.Available()}
 	}
 	return out, nil
+}
+
+// loanBatch checks a batch of transaction IDs before it reaches the store:
+// its size, its shape, and that a member key names only its own loans.
+func (s *Server) loanBatch(ctx context.Context, operation string, ids []string) error {
+	s.metrics.batch(operation, len(ids))
+	if err := tooMany("transaction_ids", len(ids), s.limits.MaxReturn); err != nil {
+		return err
+	}
+	if err := litengine.ValidateReturn(ids); err != nil {
+		return err
+	}
+	return s.ownLoans(ctx, ids)
 }
 
 // tooMany refuses a batch over its configured cap before it reaches the store.

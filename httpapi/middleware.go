@@ -164,13 +164,13 @@ func (s *Server) withRequestTimeout(next http.Handler) http.Handler {
 	})
 }
 
-// withJSONBody reads a POST body whole, within the size cap, and refuses
+// withJSONBody reads a POST or PATCH body whole, within the size cap, and refuses
 // what the generated decoder would let through (see checkJSON). A body
 // without a Content-Type is read as JSON, the only type the API speaks; one
 // that declares another type is refused with 415 by the decoder.
 func (s *Server) withJSONBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
+		if r.Method != http.MethodPost && r.Method != http.MethodPatch {
 			next.ServeHTTP(w, r)
 			return
 		}

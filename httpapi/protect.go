@@ -15,7 +15,7 @@ func (s *Server) withCORS(next http.Handler) http.Handler {
 	}
 	return cors.New(cors.Options{
 		AllowedOrigins: s.limits.CORSOrigins,
-		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodDelete},
+		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodDelete},
 		AllowedHeaders: []string{"Content-Type", "Authorization", "Idempotency-Key", "X-Request-Id"},
 		ExposedHeaders: []string{"Location", "Retry-After", "X-Request-Id", "RateLimit", "RateLimit-Policy",
 			"Idempotent-Replayed", "WWW-Authenticate"},

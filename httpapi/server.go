@@ -37,12 +37,13 @@ var DefaultLimits = Limits{RequestTimeout: 30 * time.Second, MaxBodyBytes: 1 << 
 
 // Server is the HTTP face of a store.
 type Server struct {
-	store   litengine.Store
-	limits  Limits
-	log     *slog.Logger
-	metrics *Metrics
-	auth    Authenticator
-	limiter *RateLimits // nil: no rate limiting
+	store    litengine.Store
+	limits   Limits
+	log      *slog.Logger
+	metrics  *Metrics
+	auth     Authenticator
+	limiter  *RateLimits // nil: no rate limiting
+	policies *litengine.Policies
 }
 
 // Option configures a Server.
@@ -55,6 +56,10 @@ func WithAuthenticator(a Authenticator) Option { return func(s *Server) { s.auth
 // DefaultKeyCacheTTL bounds how long another engine instance may still
 // accept a revoked key.
 const DefaultKeyCacheTTL = 5 * time.Second
+
+// WithPolicies tells the server the library's rules (its currency, for the
+// fee ledger); the store applies them. Default: litengine.DefaultPolicies().
+func WithPolicies(p *litengine.Policies) Option { return func(s *Server) { s.policies = p } }
 
 // WithMetrics records Prometheus metrics in m and serves them at GET /metrics.
 func WithMetrics(m *Metrics) Option { return func(s *Server) { s.metrics = m } }
@@ -88,6 +93,9 @@ func NewServer(store litengine.Store, limits Limits, log *slog.Logger, opts ...O
 	s := &Server{store: store, limits: limits, log: log}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.policies == nil {
+		s.policies = litengine.DefaultPolicies()
 	}
 	if s.auth == nil {
 		s.auth = auth.NewAuthenticator(store, DefaultKeyCacheTTL)

@@ -10,7 +10,7 @@ import (
 
 // CreateUser registers a member.
 func (s *Server) CreateUser(ctx context.Context, req *oas.UserCreate) (*oas.UserHeaders, error) {
-	u, err := s.store.CreateUser(ctx, &litengine.UserCreate{Name: req.Name, Email: req.Email.Value})
+	u, err := s.store.CreateUser(ctx, &litengine.UserCreate{Name: req.Name, Email: req.Email.Value, Category: string(req.Category.Value)})
 	if err != nil {
 		return nil, err
 	}
@@ -51,13 +51,7 @@ func (s *Server) ListUserLoans(ctx context.Context, params oas.ListUserLoansPara
 	loans = loans[:min(len(loans), limit)]
 	page := &oas.LoanPage{Items: make([]oas.Loan, len(loans))}
 	for i, l := range loans {
-		page.Items[i] = oas.Loan{
-			TransactionID: l.ID, BookID: l.BookID, UserID: l.UserID,
-			BorrowedAt: l.BorrowedAt, DueAt: l.DueAt,
-		}
-		if l.ReturnedAt != nil {
-			page.Items[i].ReturnedAt = oas.NewOptDateTime(*l.ReturnedAt)
-		}
+		page.Items[i] = toLoan(l)
 	}
 	if more {
 		page.NextCursor = oas.NewOptString(encodeCursor("l", loans[len(loans)-1].ID))
@@ -65,8 +59,26 @@ func (s *Server) ListUserLoans(ctx context.Context, params oas.ListUserLoansPara
 	return page, nil
 }
 
+// UpdateUser changes a member's category or suspends and reinstates it.
+func (s *Server) UpdateUser(ctx context.Context, req *oas.UserUpdate, params oas.UpdateUserParams) (*oas.User, error) {
+	upd := &litengine.UserUpdate{}
+	if req.Category.Set {
+		c := string(req.Category.Value)
+		upd.Category = &c
+	}
+	if req.Suspended.Set {
+		upd.Suspended = &req.Suspended.Value
+	}
+	u, err := s.store.UpdateUser(ctx, params.ID, upd)
+	if err != nil {
+		return nil, err
+	}
+	out := toUser(u)
+	return &out, nil
+}
+
 func toUser(u *litengine.User) oas.User {
-	out := oas.User{ID: u.ID, Name: u.Name, CreatedAt: u.CreatedAt}
+	out := oas.User{ID: u.ID, Name: u.Name, Category: u.Category, Suspended: u.Suspended, CreatedAt: u.CreatedAt}
 	if u.Email != "" {
 		out.Email = oas.NewOptString(u.Email)
 	}

@@ -9,7 +9,12 @@ import (
 	ht "github.com/ogen-go/ogen/http"
 	"github.com/ogen-go/ogen/middleware"
 	"github.com/ogen-go/ogen/ogenerrors"
+	"github.com/ogen-go/ogen/ogenregex"
 )
+
+var regexMap = map[string]ogenregex.Regexp{
+	"^([a-z][a-z0-9_-]*)?$": ogenregex.MustCompile("^([a-z][a-z0-9_-]*)?$"),
+}
 
 type (
 	optionFunc[C any] func(*C)

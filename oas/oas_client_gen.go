@@ -88,12 +88,34 @@ type Invoker interface {
 	//
 	// GET /api/keys
 	ListKeys(ctx context.Context, params ListKeysParams) (*KeyPage, error)
+	// ListUserFees invokes listUserFees operation.
+	//
+	// A member's fee ledger, open and settled fees with totals.
+	//
+	// GET /api/users/{id}/fees
+	ListUserFees(ctx context.Context, params ListUserFeesParams) (*FeeLedger, error)
 	// ListUserLoans invokes listUserLoans operation.
 	//
 	// A member's loans, oldest first.
 	//
 	// GET /api/users/{id}/loans
 	ListUserLoans(ctx context.Context, params ListUserLoansParams) (*LoanPage, error)
+	// PayFees invokes payFees operation.
+	//
+	// Unknown fees (404, `not_found`), fees already paid or waived (409, `settled`) and amounts above what
+	// a fee still owes (409, `overpayment`) fail the whole batch; each is named in `errors`.
+	//
+	// POST /api/fees/pay
+	PayFees(ctx context.Context, request *PayRequest, params PayFeesParams) (*PayResponse, error)
+	// RenewLoans invokes renewLoans operation.
+	//
+	// Extends each loan's `due_at` by the member's renewal period, from the later of the current due date
+	// and now. Unknown IDs (404, `not_found`), returned loans (409, `already_returned`), loans renewed as
+	// often as the policy allows (409, `renewal_limit`) and loans of suspended members (409,
+	// `user_suspended`) fail the whole batch; each is named in `errors`.
+	//
+	// POST /api/renew
+	RenewLoans(ctx context.Context, request *ReturnRequest, params RenewLoansParams) (*RenewResponse, error)
 	// ReturnLoans invokes returnLoans operation.
 	//
 	// Runs as one database transaction. Unknown IDs (404, code `not_found`), already returned loans (409,
@@ -117,6 +139,18 @@ type Invoker interface {
 	//
 	// POST /api/inventory
 	SetInventory(ctx context.Context, request *InventoryRequest, params SetInventoryParams) (*InventoryResponse, error)
+	// UpdateUser invokes updateUser operation.
+	//
+	// Change a member's category or suspend and reinstate it.
+	//
+	// PATCH /api/users/{id}
+	UpdateUser(ctx context.Context, request *UserUpdate, params UpdateUserParams) (*User, error)
+	// WaiveFee invokes waiveFee operation.
+	//
+	// A fee already paid or waived is a 409 (`settled`).
+	//
+	// POST /api/fees/{fee_id}/waive
+	WaiveFee(ctx context.Context, request *WaiveRequest, params WaiveFeeParams) (*Fee, error)
 }
 
 // Client implements OAS client.
@@ -1015,6 +1049,101 @@ func (c *Client) sendListKeys(ctx context.Context, params ListKeysParams) (res *
 	return result, nil
 }
 
+// ListUserFees invokes listUserFees operation.
+//
+// A member's fee ledger, open and settled fees with totals.
+//
+// GET /api/users/{id}/fees
+func (c *Client) ListUserFees(ctx context.Context, params ListUserFeesParams) (*FeeLedger, error) {
+	res, err := c.sendListUserFees(ctx, params)
+	return res, err
+}
+
+func (c *Client) sendListUserFees(ctx context.Context, params ListUserFeesParams) (res *FeeLedger, err error) {
+
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [3]string
+	pathParts[0] = "/api/users/"
+	{
+		// Encode "id" parameter.
+		e := uri.NewPathEncoder(uri.PathEncoderConfig{
+			Param:   "id",
+			Style:   uri.PathStyleSimple,
+			Explode: false,
+		})
+		if err := func() error {
+			return e.EncodeValue(conv.Int64ToString(params.ID))
+		}(); err != nil {
+			return res, errors.Wrap(err, "encode path")
+		}
+		encoded, err := e.Result()
+		if err != nil {
+			return res, errors.Wrap(err, "encode path")
+		}
+		pathParts[1] = encoded
+	}
+	pathParts[2] = "/fees"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	r, err := ht.NewRequest(ctx, "GET", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+
+			switch err := c.securityBearerAuth(ctx, ListUserFeesOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"BearerAuth\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	result, err := decodeListUserFeesResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
 // ListUserLoans invokes listUserLoans operation.
 //
 // A member's loans, oldest first.
@@ -1157,6 +1286,200 @@ func (c *Client) sendListUserLoans(ctx context.Context, params ListUserLoansPara
 	}()
 
 	result, err := decodeListUserLoansResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
+// PayFees invokes payFees operation.
+//
+// Unknown fees (404, `not_found`), fees already paid or waived (409, `settled`) and amounts above what
+// a fee still owes (409, `overpayment`) fail the whole batch; each is named in `errors`.
+//
+// POST /api/fees/pay
+func (c *Client) PayFees(ctx context.Context, request *PayRequest, params PayFeesParams) (*PayResponse, error) {
+	res, err := c.sendPayFees(ctx, request, params)
+	return res, err
+}
+
+func (c *Client) sendPayFees(ctx context.Context, request *PayRequest, params PayFeesParams) (res *PayResponse, err error) {
+
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [1]string
+	pathParts[0] = "/api/fees/pay"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	r, err := ht.NewRequest(ctx, "POST", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+	if err := encodePayFeesRequest(request, r); err != nil {
+		return res, errors.Wrap(err, "encode request")
+	}
+
+	h := uri.NewHeaderEncoder(r.Header)
+	{
+		cfg := uri.HeaderParameterEncodingConfig{
+			Name:    "Idempotency-Key",
+			Explode: false,
+		}
+		if err := h.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.IdempotencyKey.Get(); ok {
+				return e.EncodeValue(conv.StringToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode header")
+		}
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+
+			switch err := c.securityBearerAuth(ctx, PayFeesOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"BearerAuth\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	result, err := decodePayFeesResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
+// RenewLoans invokes renewLoans operation.
+//
+// Extends each loan's `due_at` by the member's renewal period, from the later of the current due date
+// and now. Unknown IDs (404, `not_found`), returned loans (409, `already_returned`), loans renewed as
+// often as the policy allows (409, `renewal_limit`) and loans of suspended members (409,
+// `user_suspended`) fail the whole batch; each is named in `errors`.
+//
+// POST /api/renew
+func (c *Client) RenewLoans(ctx context.Context, request *ReturnRequest, params RenewLoansParams) (*RenewResponse, error) {
+	res, err := c.sendRenewLoans(ctx, request, params)
+	return res, err
+}
+
+func (c *Client) sendRenewLoans(ctx context.Context, request *ReturnRequest, params RenewLoansParams) (res *RenewResponse, err error) {
+
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [1]string
+	pathParts[0] = "/api/renew"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	r, err := ht.NewRequest(ctx, "POST", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+	if err := encodeRenewLoansRequest(request, r); err != nil {
+		return res, errors.Wrap(err, "encode request")
+	}
+
+	h := uri.NewHeaderEncoder(r.Header)
+	{
+		cfg := uri.HeaderParameterEncodingConfig{
+			Name:    "Idempotency-Key",
+			Explode: false,
+		}
+		if err := h.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.IdempotencyKey.Get(); ok {
+				return e.EncodeValue(conv.StringToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode header")
+		}
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+
+			switch err := c.securityBearerAuth(ctx, RenewLoansOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"BearerAuth\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	result, err := decodeRenewLoansResponse(resp)
 	if err != nil {
 		return res, errors.Wrap(err, "decode response")
 	}
@@ -1446,6 +1769,201 @@ func (c *Client) sendSetInventory(ctx context.Context, request *InventoryRequest
 	}()
 
 	result, err := decodeSetInventoryResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
+// UpdateUser invokes updateUser operation.
+//
+// Change a member's category or suspend and reinstate it.
+//
+// PATCH /api/users/{id}
+func (c *Client) UpdateUser(ctx context.Context, request *UserUpdate, params UpdateUserParams) (*User, error) {
+	res, err := c.sendUpdateUser(ctx, request, params)
+	return res, err
+}
+
+func (c *Client) sendUpdateUser(ctx context.Context, request *UserUpdate, params UpdateUserParams) (res *User, err error) {
+
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [2]string
+	pathParts[0] = "/api/users/"
+	{
+		// Encode "id" parameter.
+		e := uri.NewPathEncoder(uri.PathEncoderConfig{
+			Param:   "id",
+			Style:   uri.PathStyleSimple,
+			Explode: false,
+		})
+		if err := func() error {
+			return e.EncodeValue(conv.Int64ToString(params.ID))
+		}(); err != nil {
+			return res, errors.Wrap(err, "encode path")
+		}
+		encoded, err := e.Result()
+		if err != nil {
+			return res, errors.Wrap(err, "encode path")
+		}
+		pathParts[1] = encoded
+	}
+	uri.AddPathParts(u, pathParts[:]...)
+
+	r, err := ht.NewRequest(ctx, "PATCH", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+	if err := encodeUpdateUserRequest(request, r); err != nil {
+		return res, errors.Wrap(err, "encode request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+
+			switch err := c.securityBearerAuth(ctx, UpdateUserOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"BearerAuth\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	result, err := decodeUpdateUserResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
+// WaiveFee invokes waiveFee operation.
+//
+// A fee already paid or waived is a 409 (`settled`).
+//
+// POST /api/fees/{fee_id}/waive
+func (c *Client) WaiveFee(ctx context.Context, request *WaiveRequest, params WaiveFeeParams) (*Fee, error) {
+	res, err := c.sendWaiveFee(ctx, request, params)
+	return res, err
+}
+
+func (c *Client) sendWaiveFee(ctx context.Context, request *WaiveRequest, params WaiveFeeParams) (res *Fee, err error) {
+
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [3]string
+	pathParts[0] = "/api/fees/"
+	{
+		// Encode "fee_id" parameter.
+		e := uri.NewPathEncoder(uri.PathEncoderConfig{
+			Param:   "fee_id",
+			Style:   uri.PathStyleSimple,
+			Explode: false,
+		})
+		if err := func() error {
+			return e.EncodeValue(conv.StringToString(params.FeeID))
+		}(); err != nil {
+			return res, errors.Wrap(err, "encode path")
+		}
+		encoded, err := e.Result()
+		if err != nil {
+			return res, errors.Wrap(err, "encode path")
+		}
+		pathParts[1] = encoded
+	}
+	pathParts[2] = "/waive"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	r, err := ht.NewRequest(ctx, "POST", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+	if err := encodeWaiveFeeRequest(request, r); err != nil {
+		return res, errors.Wrap(err, "encode request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+
+			switch err := c.securityBearerAuth(ctx, WaiveFeeOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"BearerAuth\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	result, err := decodeWaiveFeeResponse(resp)
 	if err != nil {
 		return res, errors.Wrap(err, "decode response")
 	}

@@ -16,8 +16,13 @@ const (
 	GetUserOperation       OperationName = "GetUser"
 	ListBooksOperation     OperationName = "ListBooks"
 	ListKeysOperation      OperationName = "ListKeys"
+	ListUserFeesOperation  OperationName = "ListUserFees"
 	ListUserLoansOperation OperationName = "ListUserLoans"
+	PayFeesOperation       OperationName = "PayFees"
+	RenewLoansOperation    OperationName = "RenewLoans"
 	ReturnLoansOperation   OperationName = "ReturnLoans"
 	RevokeKeyOperation     OperationName = "RevokeKey"
 	SetInventoryOperation  OperationName = "SetInventory"
+	UpdateUserOperation    OperationName = "UpdateUser"
+	WaiveFeeOperation      OperationName = "WaiveFee"
 )

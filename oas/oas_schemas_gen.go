@@ -367,6 +367,268 @@ func (s *BorrowedLoan) SetDueAt(val time.Time) {
 	s.DueAt = val
 }
 
+type Category string
+
+// A late fee. Amounts are integer minor units of `currency`.
+// Ref: #/components/schemas/Fee
+type Fee struct {
+	FeeID  string `json:"fee_id"`
+	UserID int64  `json:"user_id"`
+	// The loan the fee was assessed on.
+	TransactionID string      `json:"transaction_id"`
+	BookID        int64       `json:"book_id"`
+	Amount        int64       `json:"amount"`
+	Paid          int64       `json:"paid"`
+	Outstanding   int64       `json:"outstanding"`
+	Currency      string      `json:"currency"`
+	Status        FeeStatus   `json:"status"`
+	AssessedAt    time.Time   `json:"assessed_at"`
+	WaivedAt      OptDateTime `json:"waived_at"`
+	WaiveReason   OptString   `json:"waive_reason"`
+}
+
+// GetFeeID returns the value of FeeID.
+func (s *Fee) GetFeeID() string {
+	return s.FeeID
+}
+
+// GetUserID returns the value of UserID.
+func (s *Fee) GetUserID() int64 {
+	return s.UserID
+}
+
+// GetTransactionID returns the value of TransactionID.
+func (s *Fee) GetTransactionID() string {
+	return s.TransactionID
+}
+
+// GetBookID returns the value of BookID.
+func (s *Fee) GetBookID() int64 {
+	return s.BookID
+}
+
+// GetAmount returns the value of Amount.
+func (s *Fee) GetAmount() int64 {
+	return s.Amount
+}
+
+// GetPaid returns the value of Paid.
+func (s *Fee) GetPaid() int64 {
+	return s.Paid
+}
+
+// GetOutstanding returns the value of Outstanding.
+func (s *Fee) GetOutstanding() int64 {
+	return s.Outstanding
+}
+
+// GetCurrency returns the value of Currency.
+func (s *Fee) GetCurrency() string {
+	return s.Currency
+}
+
+// GetStatus returns the value of Status.
+func (s *Fee) GetStatus() FeeStatus {
+	return s.Status
+}
+
+// GetAssessedAt returns the value of AssessedAt.
+func (s *Fee) GetAssessedAt() time.Time {
+	return s.AssessedAt
+}
+
+// GetWaivedAt returns the value of WaivedAt.
+func (s *Fee) GetWaivedAt() OptDateTime {
+	return s.WaivedAt
+}
+
+// GetWaiveReason returns the value of WaiveReason.
+func (s *Fee) GetWaiveReason() OptString {
+	return s.WaiveReason
+}
+
+// SetFeeID sets the value of FeeID.
+func (s *Fee) SetFeeID(val string) {
+	s.FeeID = val
+}
+
+// SetUserID sets the value of UserID.
+func (s *Fee) SetUserID(val int64) {
+	s.UserID = val
+}
+
+// SetTransactionID sets the value of TransactionID.
+func (s *Fee) SetTransactionID(val string) {
+	s.TransactionID = val
+}
+
+// SetBookID sets the value of BookID.
+func (s *Fee) SetBookID(val int64) {
+	s.BookID = val
+}
+
+// SetAmount sets the value of Amount.
+func (s *Fee) SetAmount(val int64) {
+	s.Amount = val
+}
+
+// SetPaid sets the value of Paid.
+func (s *Fee) SetPaid(val int64) {
+	s.Paid = val
+}
+
+// SetOutstanding sets the value of Outstanding.
+func (s *Fee) SetOutstanding(val int64) {
+	s.Outstanding = val
+}
+
+// SetCurrency sets the value of Currency.
+func (s *Fee) SetCurrency(val string) {
+	s.Currency = val
+}
+
+// SetStatus sets the value of Status.
+func (s *Fee) SetStatus(val FeeStatus) {
+	s.Status = val
+}
+
+// SetAssessedAt sets the value of AssessedAt.
+func (s *Fee) SetAssessedAt(val time.Time) {
+	s.AssessedAt = val
+}
+
+// SetWaivedAt sets the value of WaivedAt.
+func (s *Fee) SetWaivedAt(val OptDateTime) {
+	s.WaivedAt = val
+}
+
+// SetWaiveReason sets the value of WaiveReason.
+func (s *Fee) SetWaiveReason(val OptString) {
+	s.WaiveReason = val
+}
+
+// Ref: #/components/schemas/FeeLedger
+type FeeLedger struct {
+	UserID   int64  `json:"user_id"`
+	Currency string `json:"currency"`
+	// Sum still owed.
+	Outstanding int64 `json:"outstanding"`
+	// Sum paid.
+	Paid int64 `json:"paid"`
+	// Sum forgiven.
+	Waived int64 `json:"waived"`
+	// Every fee, open and settled, oldest first.
+	Fees []Fee `json:"fees"`
+}
+
+// GetUserID returns the value of UserID.
+func (s *FeeLedger) GetUserID() int64 {
+	return s.UserID
+}
+
+// GetCurrency returns the value of Currency.
+func (s *FeeLedger) GetCurrency() string {
+	return s.Currency
+}
+
+// GetOutstanding returns the value of Outstanding.
+func (s *FeeLedger) GetOutstanding() int64 {
+	return s.Outstanding
+}
+
+// GetPaid returns the value of Paid.
+func (s *FeeLedger) GetPaid() int64 {
+	return s.Paid
+}
+
+// GetWaived returns the value of Waived.
+func (s *FeeLedger) GetWaived() int64 {
+	return s.Waived
+}
+
+// GetFees returns the value of Fees.
+func (s *FeeLedger) GetFees() []Fee {
+	return s.Fees
+}
+
+// SetUserID sets the value of UserID.
+func (s *FeeLedger) SetUserID(val int64) {
+	s.UserID = val
+}
+
+// SetCurrency sets the value of Currency.
+func (s *FeeLedger) SetCurrency(val string) {
+	s.Currency = val
+}
+
+// SetOutstanding sets the value of Outstanding.
+func (s *FeeLedger) SetOutstanding(val int64) {
+	s.Outstanding = val
+}
+
+// SetPaid sets the value of Paid.
+func (s *FeeLedger) SetPaid(val int64) {
+	s.Paid = val
+}
+
+// SetWaived sets the value of Waived.
+func (s *FeeLedger) SetWaived(val int64) {
+	s.Waived = val
+}
+
+// SetFees sets the value of Fees.
+func (s *FeeLedger) SetFees(val []Fee) {
+	s.Fees = val
+}
+
+type FeeStatus string
+
+const (
+	FeeStatusOpen   FeeStatus = "open"
+	FeeStatusPaid   FeeStatus = "paid"
+	FeeStatusWaived FeeStatus = "waived"
+)
+
+// AllValues returns all FeeStatus values.
+func (FeeStatus) AllValues() []FeeStatus {
+	return []FeeStatus{
+		FeeStatusOpen,
+		FeeStatusPaid,
+		FeeStatusWaived,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s FeeStatus) MarshalText() ([]byte, error) {
+	switch s {
+	case FeeStatusOpen:
+		return []byte(s), nil
+	case FeeStatusPaid:
+		return []byte(s), nil
+	case FeeStatusWaived:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *FeeStatus) UnmarshalText(data []byte) error {
+	switch FeeStatus(data) {
+	case FeeStatusOpen:
+		*s = FeeStatusOpen
+		return nil
+	case FeeStatusPaid:
+		*s = FeeStatusPaid
+		return nil
+	case FeeStatusWaived:
+		*s = FeeStatusWaived
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
 // Ref: #/components/schemas/Health
 type Health struct {
 	Status string `json:"status"`
@@ -694,6 +956,8 @@ type Loan struct {
 	BorrowedAt    time.Time   `json:"borrowed_at"`
 	DueAt         time.Time   `json:"due_at"`
 	ReturnedAt    OptDateTime `json:"returned_at"`
+	// Times the loan was renewed.
+	Renewals int `json:"renewals"`
 }
 
 // GetTransactionID returns the value of TransactionID.
@@ -726,6 +990,11 @@ func (s *Loan) GetReturnedAt() OptDateTime {
 	return s.ReturnedAt
 }
 
+// GetRenewals returns the value of Renewals.
+func (s *Loan) GetRenewals() int {
+	return s.Renewals
+}
+
 // SetTransactionID sets the value of TransactionID.
 func (s *Loan) SetTransactionID(val string) {
 	s.TransactionID = val
@@ -756,6 +1025,11 @@ func (s *Loan) SetReturnedAt(val OptDateTime) {
 	s.ReturnedAt = val
 }
 
+// SetRenewals sets the value of Renewals.
+func (s *Loan) SetRenewals(val int) {
+	s.Renewals = val
+}
+
 // Ref: #/components/schemas/LoanPage
 type LoanPage struct {
 	Items      []Loan    `json:"items"`
@@ -780,6 +1054,137 @@ func (s *LoanPage) SetItems(val []Loan) {
 // SetNextCursor sets the value of NextCursor.
 func (s *LoanPage) SetNextCursor(val OptString) {
 	s.NextCursor = val
+}
+
+// An amount of money, in integer minor units of its ISO 4217 currency (cents for EUR).
+// Ref: #/components/schemas/Money
+type Money struct {
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+	// The fee this amount was assessed as, in the member's fee ledger.
+	FeeID OptString `json:"fee_id"`
+}
+
+// GetAmount returns the value of Amount.
+func (s *Money) GetAmount() int64 {
+	return s.Amount
+}
+
+// GetCurrency returns the value of Currency.
+func (s *Money) GetCurrency() string {
+	return s.Currency
+}
+
+// GetFeeID returns the value of FeeID.
+func (s *Money) GetFeeID() OptString {
+	return s.FeeID
+}
+
+// SetAmount sets the value of Amount.
+func (s *Money) SetAmount(val int64) {
+	s.Amount = val
+}
+
+// SetCurrency sets the value of Currency.
+func (s *Money) SetCurrency(val string) {
+	s.Currency = val
+}
+
+// SetFeeID sets the value of FeeID.
+func (s *Money) SetFeeID(val OptString) {
+	s.FeeID = val
+}
+
+// NewOptBool returns new OptBool with value set to v.
+func NewOptBool(v bool) OptBool {
+	return OptBool{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptBool is optional bool.
+type OptBool struct {
+	Value bool
+	Set   bool
+}
+
+// IsSet returns true if OptBool was set.
+func (o OptBool) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptBool) Reset() {
+	var v bool
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptBool) SetTo(v bool) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptBool) Get() (v bool, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptBool) Or(d bool) bool {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptCategory returns new OptCategory with value set to v.
+func NewOptCategory(v Category) OptCategory {
+	return OptCategory{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptCategory is optional Category.
+type OptCategory struct {
+	Value Category
+	Set   bool
+}
+
+// IsSet returns true if OptCategory was set.
+func (o OptCategory) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptCategory) Reset() {
+	var v Category
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptCategory) SetTo(v Category) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptCategory) Get() (v Category, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptCategory) Or(d Category) Category {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
 }
 
 // NewOptDateTime returns new OptDateTime with value set to v.
@@ -1012,6 +1417,52 @@ func (o OptListUserLoansStatus) Or(d ListUserLoansStatus) ListUserLoansStatus {
 	return d
 }
 
+// NewOptMoney returns new OptMoney with value set to v.
+func NewOptMoney(v Money) OptMoney {
+	return OptMoney{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptMoney is optional Money.
+type OptMoney struct {
+	Value Money
+	Set   bool
+}
+
+// IsSet returns true if OptMoney was set.
+func (o OptMoney) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptMoney) Reset() {
+	var v Money
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptMoney) SetTo(v Money) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptMoney) Get() (v Money, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptMoney) Or(d Money) Money {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
 // NewOptString returns new OptString with value set to v.
 func NewOptString(v string) OptString {
 	return OptString{
@@ -1056,6 +1507,62 @@ func (o OptString) Or(d string) string {
 		return v
 	}
 	return d
+}
+
+// Ref: #/components/schemas/PayRequest
+type PayRequest struct {
+	Payments []PayRequestPaymentsItem `json:"payments"`
+}
+
+// GetPayments returns the value of Payments.
+func (s *PayRequest) GetPayments() []PayRequestPaymentsItem {
+	return s.Payments
+}
+
+// SetPayments sets the value of Payments.
+func (s *PayRequest) SetPayments(val []PayRequestPaymentsItem) {
+	s.Payments = val
+}
+
+type PayRequestPaymentsItem struct {
+	FeeID string `json:"fee_id"`
+	// Minor units; at most the fee's outstanding amount.
+	Amount int64 `json:"amount"`
+}
+
+// GetFeeID returns the value of FeeID.
+func (s *PayRequestPaymentsItem) GetFeeID() string {
+	return s.FeeID
+}
+
+// GetAmount returns the value of Amount.
+func (s *PayRequestPaymentsItem) GetAmount() int64 {
+	return s.Amount
+}
+
+// SetFeeID sets the value of FeeID.
+func (s *PayRequestPaymentsItem) SetFeeID(val string) {
+	s.FeeID = val
+}
+
+// SetAmount sets the value of Amount.
+func (s *PayRequestPaymentsItem) SetAmount(val int64) {
+	s.Amount = val
+}
+
+// Ref: #/components/schemas/PayResponse
+type PayResponse struct {
+	Fees []Fee `json:"fees"`
+}
+
+// GetFees returns the value of Fees.
+func (s *PayResponse) GetFees() []Fee {
+	return s.Fees
+}
+
+// SetFees sets the value of Fees.
+func (s *PayResponse) SetFees(val []Fee) {
+	s.Fees = val
 }
 
 // RFC 9457 problem details.
@@ -1151,7 +1658,8 @@ func (s *Problem) SetErrors(val []ProblemItem) {
 type ProblemItem struct {
 	// Machine-readable reason: `not_found`, `unavailable`, `duplicate`, `already_returned`,
 	// `below_on_loan`, `invalid` (a value that breaks the schema, such as an id below 1), `forbidden`
-	// (another member's loan).
+	// (another member's loan), `already_on_loan`, `loan_limit`, `user_suspended`, `unpaid_fees` (borrowing
+	// rules), `renewal_limit`, `settled`, `overpayment`.
 	Code   string `json:"code"`
 	Detail string `json:"detail"`
 	// JSON pointer to the offending item of the request body.
@@ -1236,6 +1744,21 @@ func (s *ProblemStatusCode) SetResponse(val Problem) {
 	s.Response = val
 }
 
+// Ref: #/components/schemas/RenewResponse
+type RenewResponse struct {
+	Renewals []Loan `json:"renewals"`
+}
+
+// GetRenewals returns the value of Renewals.
+func (s *RenewResponse) GetRenewals() []Loan {
+	return s.Renewals
+}
+
+// SetRenewals sets the value of Renewals.
+func (s *RenewResponse) SetRenewals(val []Loan) {
+	s.Renewals = val
+}
+
 // Ref: #/components/schemas/ReturnRequest
 type ReturnRequest struct {
 	TransactionIds []string `json:"transaction_ids"`
@@ -1266,6 +1789,7 @@ func (s *ReturnResponse) SetReturns(val []ReturnedLoan) {
 	s.Returns = val
 }
 
+// A returned loan; `late_fee` is present when it was returned late and owes a fee.
 // Ref: #/components/schemas/ReturnedLoan
 type ReturnedLoan struct {
 	TransactionID string    `json:"transaction_id"`
@@ -1274,6 +1798,7 @@ type ReturnedLoan struct {
 	BorrowedAt    time.Time `json:"borrowed_at"`
 	DueAt         time.Time `json:"due_at"`
 	ReturnedAt    time.Time `json:"returned_at"`
+	LateFee       OptMoney  `json:"late_fee"`
 }
 
 // GetTransactionID returns the value of TransactionID.
@@ -1306,6 +1831,11 @@ func (s *ReturnedLoan) GetReturnedAt() time.Time {
 	return s.ReturnedAt
 }
 
+// GetLateFee returns the value of LateFee.
+func (s *ReturnedLoan) GetLateFee() OptMoney {
+	return s.LateFee
+}
+
 // SetTransactionID sets the value of TransactionID.
 func (s *ReturnedLoan) SetTransactionID(val string) {
 	s.TransactionID = val
@@ -1334,6 +1864,11 @@ func (s *ReturnedLoan) SetDueAt(val time.Time) {
 // SetReturnedAt sets the value of ReturnedAt.
 func (s *ReturnedLoan) SetReturnedAt(val time.Time) {
 	s.ReturnedAt = val
+}
+
+// SetLateFee sets the value of LateFee.
+func (s *ReturnedLoan) SetLateFee(val OptMoney) {
+	s.LateFee = val
 }
 
 // What an API key may do; see `bearerAuth`.
@@ -1439,6 +1974,8 @@ type User struct {
 	ID        int64     `json:"id"`
 	Name      string    `json:"name"`
 	Email     OptString `json:"email"`
+	Category  string    `json:"category"`
+	Suspended bool      `json:"suspended"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -1455,6 +1992,16 @@ func (s *User) GetName() string {
 // GetEmail returns the value of Email.
 func (s *User) GetEmail() OptString {
 	return s.Email
+}
+
+// GetCategory returns the value of Category.
+func (s *User) GetCategory() string {
+	return s.Category
+}
+
+// GetSuspended returns the value of Suspended.
+func (s *User) GetSuspended() bool {
+	return s.Suspended
 }
 
 // GetCreatedAt returns the value of CreatedAt.
@@ -1477,6 +2024,16 @@ func (s *User) SetEmail(val OptString) {
 	s.Email = val
 }
 
+// SetCategory sets the value of Category.
+func (s *User) SetCategory(val string) {
+	s.Category = val
+}
+
+// SetSuspended sets the value of Suspended.
+func (s *User) SetSuspended(val bool) {
+	s.Suspended = val
+}
+
 // SetCreatedAt sets the value of CreatedAt.
 func (s *User) SetCreatedAt(val time.Time) {
 	s.CreatedAt = val
@@ -1484,8 +2041,9 @@ func (s *User) SetCreatedAt(val time.Time) {
 
 // Ref: #/components/schemas/UserCreate
 type UserCreate struct {
-	Name  string    `json:"name"`
-	Email OptString `json:"email"`
+	Name     string      `json:"name"`
+	Email    OptString   `json:"email"`
+	Category OptCategory `json:"category"`
 }
 
 // GetName returns the value of Name.
@@ -1498,6 +2056,11 @@ func (s *UserCreate) GetEmail() OptString {
 	return s.Email
 }
 
+// GetCategory returns the value of Category.
+func (s *UserCreate) GetCategory() OptCategory {
+	return s.Category
+}
+
 // SetName sets the value of Name.
 func (s *UserCreate) SetName(val string) {
 	s.Name = val
@@ -1506,6 +2069,11 @@ func (s *UserCreate) SetName(val string) {
 // SetEmail sets the value of Email.
 func (s *UserCreate) SetEmail(val OptString) {
 	s.Email = val
+}
+
+// SetCategory sets the value of Category.
+func (s *UserCreate) SetCategory(val OptCategory) {
+	s.Category = val
 }
 
 // UserHeaders wraps User with response headers.
@@ -1532,4 +2100,46 @@ func (s *UserHeaders) SetLocation(val string) {
 // SetResponse sets the value of Response.
 func (s *UserHeaders) SetResponse(val User) {
 	s.Response = val
+}
+
+// Ref: #/components/schemas/UserUpdate
+type UserUpdate struct {
+	Category OptCategory `json:"category"`
+	// A suspended member may not borrow or renew.
+	Suspended OptBool `json:"suspended"`
+}
+
+// GetCategory returns the value of Category.
+func (s *UserUpdate) GetCategory() OptCategory {
+	return s.Category
+}
+
+// GetSuspended returns the value of Suspended.
+func (s *UserUpdate) GetSuspended() OptBool {
+	return s.Suspended
+}
+
+// SetCategory sets the value of Category.
+func (s *UserUpdate) SetCategory(val OptCategory) {
+	s.Category = val
+}
+
+// SetSuspended sets the value of Suspended.
+func (s *UserUpdate) SetSuspended(val OptBool) {
+	s.Suspended = val
+}
+
+// Ref: #/components/schemas/WaiveRequest
+type WaiveRequest struct {
+	Reason string `json:"reason"`
+}
+
+// GetReason returns the value of Reason.
+func (s *WaiveRequest) GetReason() string {
+	return s.Reason
+}
+
+// SetReason sets the value of Reason.
+func (s *WaiveRequest) SetReason(val string) {
+	s.Reason = val
 }

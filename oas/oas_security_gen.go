@@ -46,10 +46,15 @@ var operationRolesBearerAuth = map[string][]string{
 	GetUserOperation:       []string{},
 	ListBooksOperation:     []string{},
 	ListKeysOperation:      []string{},
+	ListUserFeesOperation:  []string{},
 	ListUserLoansOperation: []string{},
+	PayFeesOperation:       []string{},
+	RenewLoansOperation:    []string{},
 	ReturnLoansOperation:   []string{},
 	RevokeKeyOperation:     []string{},
 	SetInventoryOperation:  []string{},
+	UpdateUserOperation:    []string{},
+	WaiveFeeOperation:      []string{},
 }
 
 // GetRolesForBearerAuth returns the required roles for the given operation.

@@ -74,12 +74,34 @@ type Handler interface {
 	//
 	// GET /api/keys
 	ListKeys(ctx context.Context, params ListKeysParams) (*KeyPage, error)
+	// ListUserFees implements listUserFees operation.
+	//
+	// A member's fee ledger, open and settled fees with totals.
+	//
+	// GET /api/users/{id}/fees
+	ListUserFees(ctx context.Context, params ListUserFeesParams) (*FeeLedger, error)
 	// ListUserLoans implements listUserLoans operation.
 	//
 	// A member's loans, oldest first.
 	//
 	// GET /api/users/{id}/loans
 	ListUserLoans(ctx context.Context, params ListUserLoansParams) (*LoanPage, error)
+	// PayFees implements payFees operation.
+	//
+	// Unknown fees (404, `not_found`), fees already paid or waived (409, `settled`) and amounts above what
+	// a fee still owes (409, `overpayment`) fail the whole batch; each is named in `errors`.
+	//
+	// POST /api/fees/pay
+	PayFees(ctx context.Context, req *PayRequest, params PayFeesParams) (*PayResponse, error)
+	// RenewLoans implements renewLoans operation.
+	//
+	// Extends each loan's `due_at` by the member's renewal period, from the later of the current due date
+	// and now. Unknown IDs (404, `not_found`), returned loans (409, `already_returned`), loans renewed as
+	// often as the policy allows (409, `renewal_limit`) and loans of suspended members (409,
+	// `user_suspended`) fail the whole batch; each is named in `errors`.
+	//
+	// POST /api/renew
+	RenewLoans(ctx context.Context, req *ReturnRequest, params RenewLoansParams) (*RenewResponse, error)
 	// ReturnLoans implements returnLoans operation.
 	//
 	// Runs as one database transaction. Unknown IDs (404, code `not_found`), already returned loans (409,
@@ -103,6 +125,18 @@ type Handler interface {
 	//
 	// POST /api/inventory
 	SetInventory(ctx context.Context, req *InventoryRequest, params SetInventoryParams) (*InventoryResponse, error)
+	// UpdateUser implements updateUser operation.
+	//
+	// Change a member's category or suspend and reinstate it.
+	//
+	// PATCH /api/users/{id}
+	UpdateUser(ctx context.Context, req *UserUpdate, params UpdateUserParams) (*User, error)
+	// WaiveFee implements waiveFee operation.
+	//
+	// A fee already paid or waived is a 409 (`settled`).
+	//
+	// POST /api/fees/{fee_id}/waive
+	WaiveFee(ctx context.Context, req *WaiveRequest, params WaiveFeeParams) (*Fee, error)
 	// NewError creates *ProblemStatusCode from error returned by handler.
 	//
 	// Used for common default response.

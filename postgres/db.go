@@ -1,9 +1,11 @@
 // Package postgres is LitEngine's server store: PostgreSQL through pgx and its
 // connection pool, for several engines sharing one database.
 //
-// Every batch is one round trip: a statement that locks the rows it needs in a
-// fixed order, then one that checks the whole request and changes rows only
-// when all of it holds, pipelined as one implicit transaction (see loan.go).
+// Every batch is one transaction that locks the rows it needs in one fixed
+// order, reads the facts under those locks, judges them in Go with the
+// domain's rules and applies them only when all of the request holds: two
+// round trips, BEGIN travelling with the locks and reads, COMMIT with the
+// writes (see loan.go). Simple changes are one statement or one pipeline.
 package postgres
 
 import (
@@ -33,8 +35,9 @@ var migrations embed.FS
 
 // Options tune the store. The zero value is usable.
 type Options struct {
-	// LoanPeriod is the time from borrowing to the due date (default 14 days).
-	LoanPeriod time.Duration
+	// Policies are the library's circulation rules: due dates, renewals, the
+	// loan limit, late fees (default litengine.DefaultPolicies()).
+	Policies *litengine.Policies
 	// Now is the clock, injected so that tests can set it (default time.Now).
 	Now func() time.Time
 	// MaxConns and MinConns size the connection pool (defaults: max(4, 4 x CPUs) and 0).
@@ -53,7 +56,7 @@ type Options struct {
 // DB is the PostgreSQL store.
 type DB struct {
 	pool           *pgxpool.Pool
-	loanPeriod     time.Duration
+	policies       *litengine.Policies
 	now            func() time.Time
 	acquireTimeout time.Duration
 	maxRetries     int
@@ -81,13 +84,16 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	cfg.MaxConnIdleTime = cmpOr(opts.MaxConnIdleTime, 30*time.Minute)
 
 	db := &DB{
-		loanPeriod:     cmpOr(opts.LoanPeriod, litengine.DefaultLoanPeriod),
+		policies:       opts.Policies,
 		now:            opts.Now,
 		acquireTimeout: cmpOr(opts.AcquireTimeout, 5*time.Second),
 		maxRetries:     opts.MaxRetries,
 	}
 	if db.now == nil {
 		db.now = time.Now
+	}
+	if db.policies == nil {
+		db.policies = litengine.DefaultPolicies()
 	}
 	if db.maxRetries <= 0 {
 		db.maxRetries = 5
@@ -195,6 +201,15 @@ func (db *DB) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 // again, after a short jittered pause, when PostgreSQL aborted it for a
 // serialization failure or a deadlock: fn must change nothing unless it
 // succeeds, which every statement, pipeline and transaction guarantees.
+//
+// When the connection dies, what fn did is unknown unless nothing reached
+// PostgreSQL (pgconn.SafeToRetry) or fn says that its transaction had not
+// sent COMMIT yet (uncommitted): then PostgreSQL rolled it back and run tries
+// again on a fresh connection. Otherwise the request may have committed, and
+// run answers lostInFlight instead of repeating a change blindly. An
+// *litengine.Error from fn is a decision taken before anything was written
+// (a refusal), so it is the answer even if the connection died afterwards,
+// while rolling back.
 func (db *DB) run(ctx context.Context, fn func(conn *pgxpool.Conn, now time.Time) error) error {
 	for attempt := 0; ; attempt++ {
 		conn, err := db.acquire(ctx)
@@ -209,9 +224,18 @@ func (db *DB) run(ctx context.Context, fn func(conn *pgxpool.Conn, now time.Time
 		if err == nil {
 			return nil
 		}
-		if attempt >= db.maxRetries || !retryable(err) {
-			if lost && !pgconn.SafeToRetry(err) {
+		var decided *litengine.Error
+		if errors.As(err, &decided) {
+			return err
+		}
+		var unc *uncommittedError
+		rolledBack := pgconn.SafeToRetry(err) || errors.As(err, &unc)
+		if attempt >= db.maxRetries || !(retryable(err) || lost && rolledBack) {
+			switch {
+			case lost && !rolledBack:
 				return lostInFlight()
+			case lost:
+				return unavailable()
 			}
 			return classify(err)
 		}
@@ -224,6 +248,79 @@ func (db *DB) run(ctx context.Context, fn func(conn *pgxpool.Conn, now time.Time
 			return ctx.Err()
 		case <-time.After(pause):
 		}
+	}
+}
+
+// uncommittedError wraps an error met inside an explicit transaction before
+// its COMMIT was sent: whatever became of the connection, PostgreSQL rolled
+// the transaction back, so the request may be tried again.
+type uncommittedError struct{ err error }
+
+func (e *uncommittedError) Error() string { return e.err.Error() }
+func (e *uncommittedError) Unwrap() error { return e.err }
+
+// uncommitted marks err as met before COMMIT was sent (see run); nil stays nil.
+func uncommitted(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &uncommittedError{err}
+}
+
+// Explicit transactions travel in two round trips: BEGIN at the head of the
+// first batch, which takes the locks and reads the facts, and COMMIT at the
+// tail of the second, which writes. A request that is refused, or fails,
+// ends with endTx's ROLLBACK instead.
+//
+//	defer endTx(ctx, conn)
+//	results := conn.SendBatch(ctx, readBatch) // BEGIN; locks; reads
+//	… read, judge in Go, return uncommitted(err) on a failure …
+//	return commitBatch(ctx, conn, writeBatch) // writes; COMMIT
+
+// beginBatch returns a batch whose first statement is BEGIN; skip its result
+// with the first results.Exec().
+func beginBatch() *pgx.Batch {
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	return b
+}
+
+// commitBatch sends b, whose statements must all be writes that change
+// nothing unless they succeed, followed by COMMIT, and reads the results. An
+// error here may come after PostgreSQL committed, so it is never marked
+// uncommitted (run answers lostInFlight if the connection died).
+func commitBatch(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch) error {
+	writes := b.Len()
+	b.Queue(`COMMIT`)
+	results := conn.SendBatch(ctx, b)
+	defer results.Close()
+	for range writes {
+		if _, err := results.Exec(); err != nil {
+			return err
+		}
+	}
+	tag, err := results.Exec()
+	if err != nil {
+		return err
+	}
+	if err := results.Close(); err != nil {
+		return err
+	}
+	// COMMIT of a failed transaction answers ROLLBACK, without an error.
+	if tag.String() != "COMMIT" {
+		return fmt.Errorf("postgres: COMMIT answered %q", tag)
+	}
+	return nil
+}
+
+// endTx rolls back the transaction conn is still in, if any: after a
+// refusal, an error, or a commit batch that failed. The pool destroys a
+// connection released inside a transaction; this keeps it for reuse. If the
+// ROLLBACK fails, the pool destroys the connection, and PostgreSQL rolls back
+// the transaction of a session that ended.
+func endTx(ctx context.Context, conn *pgxpool.Conn) {
+	if pc := conn.Conn().PgConn(); !pc.IsClosed() && pc.TxStatus() != 'I' {
+		_, _ = conn.Exec(ctx, `ROLLBACK`)
 	}
 }
 

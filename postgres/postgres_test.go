@@ -18,7 +18,7 @@ import (
 var harness = storetest.Harness{
 	Open: func(t testing.TB, cfg storetest.Config) (litengine.Store, *sql.DB) {
 		dsn := postgres.NewTestSchema(t)
-		store, err := postgres.Open(context.Background(), dsn, postgres.Options{Now: cfg.Now, LoanPeriod: cfg.LoanPeriod})
+		store, err := postgres.Open(context.Background(), dsn, postgres.Options{Now: cfg.Now, Policies: cfg.Policies})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,6 +37,8 @@ var harness = storetest.Harness{
 func TestConformance(t *testing.T) { storetest.Run(t, harness) }
 
 func TestAPIConformance(t *testing.T) { storetest.RunAPI(t, harness) }
+
+func TestCirculation(t *testing.T) { storetest.RunCirculation(t, harness) }
 
 // TestMigrationsRunOnce starts four engines together on an empty schema: the
 // advisory lock lets one migrate while the others wait and find nothing to do.

@@ -25,11 +25,36 @@ func BenchmarkBatches(b *testing.B) { storetest.Bench(b, benchHarness, rawSQL) }
 var rawSQL = storetest.RawSQL{
 	Borrow: func(ctx context.Context, db *sql.DB, user int64, books []int64) error {
 		return storetest.InTx(ctx, db, func(tx *sql.Tx) error {
-			var one int
-			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, user).Scan(&one); err != nil {
+			// The facts the store reads to judge a borrow by the policies.
+			var suspended, active, unpaid int64
+			if err := tx.QueryRowContext(ctx, `SELECT suspended,
+				(SELECT count(*) FROM loans WHERE user_id = users.id AND returned_at IS NULL),
+				(SELECT coalesce(sum(amount - paid), 0) FROM fees WHERE user_id = users.id AND waived_at IS NULL)
+				FROM users WHERE id = ?`, user).Scan(&suspended, &active, &unpaid); err != nil {
 				return err
 			}
 			ids, _ := json.Marshal(books)
+			rows, err := tx.QueryContext(ctx, `SELECT id, on_loan < totalqty,
+				EXISTS (SELECT 1 FROM loans WHERE book_id = books.id AND user_id = ? AND returned_at IS NULL)
+				FROM books WHERE id IN (SELECT value FROM json_each(?))`, user, string(ids))
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id int64
+				var available, onLoan bool
+				if err := rows.Scan(&id, &available, &onLoan); err != nil {
+					rows.Close()
+					return err
+				}
+				if !available || onLoan {
+					rows.Close()
+					return fmt.Errorf("book %d cannot be lent", id)
+				}
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
 			res, err := tx.ExecContext(ctx, `UPDATE books SET on_loan = on_loan + 1, updated_at = unixepoch()
 				WHERE id IN (SELECT value FROM json_each(?)) AND on_loan < totalqty`, string(ids))
 			if err != nil {

@@ -27,8 +27,9 @@ var migrations embed.FS
 
 // Options tune the store. The zero value is usable.
 type Options struct {
-	// LoanPeriod is the time from borrowing to the due date (default 14 days).
-	LoanPeriod time.Duration
+	// Policies are the circulation rules: due dates, limits and late fees
+	// (default litengine.DefaultPolicies()).
+	Policies *litengine.Policies
 	// Now is the clock, injected so that tests can set it (default time.Now).
 	Now func() time.Time
 	// Synchronous is SQLite's synchronous pragma: "full" (default) makes every
@@ -43,10 +44,10 @@ type Options struct {
 // serialised in the process and never meet "database is locked"; reads use a
 // pool of their own and, thanks to WAL, never wait for writers.
 type DB struct {
-	writer     *sql.DB
-	reader     *sql.DB
-	loanPeriod time.Duration
-	now        func() time.Time
+	writer   *sql.DB
+	reader   *sql.DB
+	policies *litengine.Policies
+	now      func() time.Time
 
 	// Parsing SQL costs more than running these small statements, so each
 	// is prepared once per pool and reused. A write statement first seen
@@ -81,9 +82,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("sqlite: synchronous must be full or normal, not %q", opts.Synchronous)
 	}
-	db := &DB{loanPeriod: opts.LoanPeriod, now: opts.Now, stmts: make(map[stmtKey]*sql.Stmt), pending: make(map[string]bool)}
-	if db.loanPeriod <= 0 {
-		db.loanPeriod = litengine.DefaultLoanPeriod
+	db := &DB{policies: opts.Policies, now: opts.Now, stmts: make(map[stmtKey]*sql.Stmt), pending: make(map[string]bool)}
+	if db.policies == nil {
+		db.policies = litengine.DefaultPolicies()
 	}
 	if db.now == nil {
 		db.now = time.Now

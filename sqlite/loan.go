@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,6 +15,8 @@ import (
 // so each runs the same few statements whatever its size.
 
 // Borrow lends every book to the user in one transaction, or none of them.
+// It reads the facts the library's rules need, judges them with
+// litengine.JudgeBorrow, and only then takes the copies and records the loans.
 func (db *DB) Borrow(ctx context.Context, userID int64, bookIDs []int64) ([]*litengine.Loan, error) {
 	if err := litengine.ValidateBorrow(userID, bookIDs); err != nil {
 		return nil, err
@@ -23,28 +24,61 @@ func (db *DB) Borrow(ctx context.Context, userID int64, bookIDs []int64) ([]*lit
 	ids, _ := json.Marshal(bookIDs)
 	loans := make([]*litengine.Loan, len(bookIDs))
 	err := db.write(ctx, func(tx *sql.Tx, now time.Time) error {
-		if err := userExists(db.queryRow(ctx, tx, userExistsSQL, userID), userID); err != nil {
-			return err
+		// No row locks: SQLite has none, and none are needed. The transaction
+		// began IMMEDIATE on the only writer connection, so it holds the
+		// database's write lock until commit and no other batch, of this
+		// member or any other, can change the facts judged here meanwhile.
+		// That is what keeps two racing batches of one member within the
+		// loan limit.
+		f := litengine.BorrowFacts{
+			Known:     make(map[int64]bool, len(bookIDs)),
+			Available: make(map[int64]bool, len(bookIDs)),
+			OnLoan:    make(map[int64]bool),
 		}
-		// Take one copy of each book that has one left. The condition and the
-		// CHECK on books make overselling impossible; a short count means some
-		// book is unknown or out of stock, and the transaction is abandoned.
+		var err error
+		f.User, err = scanUser(db.queryRow(ctx, tx, `
+			SELECT `+userColumns+`,
+			       (SELECT count(*) FROM loans WHERE user_id = users.id AND returned_at IS NULL),
+			       (SELECT coalesce(sum(amount - paid), 0) FROM fees WHERE user_id = users.id AND waived_at IS NULL)
+			FROM users WHERE id = ?`, userID), &f.ActiveLoans, &f.Unpaid)
+		if err != nil {
+			return userNotFound(err, userID)
+		}
 		rows, err := db.query(ctx, tx, `
-			UPDATE books SET on_loan = on_loan + 1, updated_at = ?
-			WHERE id IN (SELECT value FROM json_each(?)) AND on_loan < totalqty
-			RETURNING id`, unix(now), string(ids))
+			SELECT id, on_loan < totalqty,
+			       EXISTS (SELECT 1 FROM loans
+			               WHERE book_id = books.id AND user_id = ? AND returned_at IS NULL)
+			FROM books WHERE id IN (SELECT value FROM json_each(?))`, userID, string(ids))
 		if err != nil {
 			return err
 		}
-		taken, err := collectIDs(rows)
-		if err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				id                int64
+				available, onLoan bool
+			)
+			if err := rows.Scan(&id, &available, &onLoan); err != nil {
+				return err
+			}
+			f.Known[id], f.Available[id], f.OnLoan[id] = true, available, onLoan
+		}
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		if len(taken) < len(bookIDs) {
-			return db.borrowFailure(ctx, tx, bookIDs, string(ids), taken)
+		if err := litengine.JudgeBorrow(db.policies, bookIDs, f); err != nil {
+			return err
 		}
 
-		due := now.Add(db.loanPeriod)
+		// Every book has a copy left, as just read under the write lock; the
+		// CHECK on books would still refuse to oversell.
+		if _, err := db.exec(ctx, tx, `
+			UPDATE books SET on_loan = on_loan + 1, updated_at = ?
+			WHERE id IN (SELECT value FROM json_each(?))`, unix(now), string(ids)); err != nil {
+			return err
+		}
+
+		due := db.policies.DueAt(now, db.policies.For(f.User.Category).LoanDays)
 		type newLoan struct {
 			ID     string `json:"i"`
 			BookID int64  `json:"b"`
@@ -71,21 +105,8 @@ func (db *DB) Borrow(ctx context.Context, userID int64, bookIDs []int64) ([]*lit
 	return loans, nil
 }
 
-// borrowFailure names every book of a failed borrow: unknown ones and those
-// with no copy left.
-func (db *DB) borrowFailure(ctx context.Context, tx *sql.Tx, bookIDs []int64, ids string, taken map[int64]bool) error {
-	rows, err := db.query(ctx, tx, `SELECT id FROM books WHERE id IN (SELECT value FROM json_each(?))`, ids)
-	if err != nil {
-		return err
-	}
-	known, err := collectIDs(rows)
-	if err != nil {
-		return err
-	}
-	return litengine.BorrowFailure(bookIDs, known, taken)
-}
-
-// Return closes every loan in one transaction, or none of them.
+// Return closes every loan in one transaction, or none of them, and assesses
+// the late fee of each loan returned after its due date.
 func (db *DB) Return(ctx context.Context, transactionIDs []string) ([]*litengine.Loan, error) {
 	if err := litengine.ValidateReturn(transactionIDs); err != nil {
 		return nil, err
@@ -94,21 +115,25 @@ func (db *DB) Return(ctx context.Context, transactionIDs []string) ([]*litengine
 	byID := make(map[string]*litengine.Loan, len(transactionIDs))
 	err := db.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		// Only open loans are closed; a short count means some ID is unknown
-		// or already returned, and the transaction is abandoned.
+		// or already returned, and the transaction is abandoned. Each row
+		// brings its member's category, which selects the late fee policy.
 		rows, err := db.query(ctx, tx, `
 			UPDATE loans SET returned_at = ?
 			WHERE id IN (SELECT value FROM json_each(?)) AND returned_at IS NULL
-			RETURNING id, book_id, user_id, borrowed_at, due_at, returned_at`, unix(now), string(ids))
+			RETURNING `+loanColumns+`, (SELECT category FROM users WHERE users.id = loans.user_id)`,
+			unix(now), string(ids))
 		if err != nil {
 			return err
 		}
+		categories := make(map[string]string, len(transactionIDs))
 		for rows.Next() {
-			l, err := scanLoan(rows)
+			var category string
+			l, err := scanLoan(rows, &category)
 			if err != nil {
 				rows.Close()
 				return err
 			}
-			byID[l.ID] = l
+			byID[l.ID], categories[l.ID] = l, category
 		}
 		if err := rows.Err(); err != nil {
 			return err
@@ -116,11 +141,45 @@ func (db *DB) Return(ctx context.Context, transactionIDs []string) ([]*litengine
 		if len(byID) < len(transactionIDs) {
 			return db.returnFailure(ctx, tx, transactionIDs, string(ids), byID)
 		}
-		_, err = db.exec(ctx, tx, `
+		if _, err := db.exec(ctx, tx, `
 			UPDATE books SET on_loan = on_loan - returned.n, updated_at = ?
 			FROM (SELECT book_id, count(*) AS n FROM loans
 			      WHERE id IN (SELECT value FROM json_each(?)) GROUP BY book_id) AS returned
-			WHERE books.id = returned.book_id`, unix(now), string(ids))
+			WHERE books.id = returned.book_id`, unix(now), string(ids)); err != nil {
+			return err
+		}
+
+		// Fees are assessed in request order, so their ids sort that way.
+		type newFee struct {
+			ID     string `json:"i"`
+			UserID int64  `json:"u"`
+			LoanID string `json:"l"`
+			BookID int64  `json:"b"`
+			Amount int64  `json:"a"`
+		}
+		var fees []newFee
+		for _, txID := range transactionIDs {
+			l := byID[txID]
+			amount := litengine.LateFeeOf(db.policies, l, categories[txID], now)
+			if amount <= 0 {
+				continue
+			}
+			id, err := uuid.NewV7()
+			if err != nil {
+				return err
+			}
+			fees = append(fees, newFee{id.String(), l.UserID, l.ID, l.BookID, amount})
+			l.LateFee = &litengine.Fee{ID: id.String(), UserID: l.UserID, TransactionID: l.ID, BookID: l.BookID,
+				Amount: amount, Currency: db.policies.Currency, AssessedAt: now}
+		}
+		if fees == nil {
+			return nil
+		}
+		payload, _ := json.Marshal(fees)
+		_, err = db.exec(ctx, tx, `
+			INSERT INTO fees (id, user_id, loan_id, book_id, amount, currency, assessed_at)
+			SELECT value ->> 'i', value ->> 'u', value ->> 'l', value ->> 'b', value ->> 'a', ?, ?
+			FROM json_each(?)`, db.policies.Currency, unix(now), string(payload))
 		return err
 	})
 	if err != nil {
@@ -131,6 +190,77 @@ func (db *DB) Return(ctx context.Context, transactionIDs []string) ([]*litengine
 		loans[i] = byID[id]
 	}
 	return loans, nil
+}
+
+// Renew extends every loan in one transaction, or none of them: each gets
+// one more renewal and the due date its member's policy sets.
+func (db *DB) Renew(ctx context.Context, transactionIDs []string) ([]*litengine.Loan, error) {
+	if err := litengine.ValidateReturn(transactionIDs); err != nil {
+		return nil, err
+	}
+	ids, _ := json.Marshal(transactionIDs)
+	renewed := make([]*litengine.Loan, len(transactionIDs))
+	err := db.write(ctx, func(tx *sql.Tx, now time.Time) error {
+		// No row locks: the IMMEDIATE transaction on the only writer
+		// connection holds the database's write lock, so the loans and
+		// members judged here stay as read until commit.
+		rows, err := db.query(ctx, tx, `
+			SELECT `+loanColumns+` FROM loans WHERE id IN (SELECT value FROM json_each(?))`, string(ids))
+		if err != nil {
+			return err
+		}
+		found, err := scanLoans(rows)
+		if err != nil {
+			return err
+		}
+		loans := make(map[string]*litengine.Loan, len(found))
+		for _, l := range found {
+			loans[l.ID] = l
+		}
+		rows, err = db.query(ctx, tx, `
+			SELECT `+userColumns+` FROM users
+			WHERE id IN (SELECT user_id FROM loans WHERE id IN (SELECT value FROM json_each(?)))`, string(ids))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		users := make(map[int64]*litengine.User)
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				return err
+			}
+			users[u.ID] = u
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := litengine.JudgeRenew(db.policies, transactionIDs, loans, users); err != nil {
+			return err
+		}
+
+		type renewal struct {
+			ID       string `json:"i"`
+			DueAt    int64  `json:"d"`
+			Renewals int    `json:"r"`
+		}
+		batch := make([]renewal, len(transactionIDs))
+		for i, id := range transactionIDs {
+			l := loans[id]
+			renewed[i] = litengine.Renewed(db.policies, l, users[l.UserID].Category, now)
+			batch[i] = renewal{id, unix(renewed[i].DueAt), renewed[i].Renewals}
+		}
+		payload, _ := json.Marshal(batch)
+		_, err = db.exec(ctx, tx, `
+			UPDATE loans SET due_at = item.value ->> 'd', renewals = item.value ->> 'r'
+			FROM json_each(?) AS item
+			WHERE loans.id = item.value ->> 'i'`, string(payload))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return renewed, nil
 }
 
 // returnFailure names every transaction ID of a failed return.
@@ -164,7 +294,7 @@ func (db *DB) FindLoans(ctx context.Context, f litengine.LoanFilter) ([]*litengi
 		return nil, err
 	}
 	rows, err := db.read(ctx, `
-		SELECT id, book_id, user_id, borrowed_at, due_at, returned_at FROM loans
+		SELECT `+loanColumns+` FROM loans
 		WHERE user_id = ? AND id > ?
 		  AND (? = '' OR (? = 'active') = (returned_at IS NULL))
 		ORDER BY id
@@ -180,33 +310,19 @@ const userExistsSQL = `SELECT 1 FROM users WHERE id = ?`
 // userExists turns the row of userExistsSQL into not_found when it is missing.
 func userExists(row *sql.Row, id int64) error {
 	var one int
-	err := row.Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return litengine.Errorf(litengine.ENOTFOUND, "User %d not found.", id)
-	}
-	return err
+	return userNotFound(row.Scan(&one), id)
 }
 
-func collectIDs(rows *sql.Rows) (map[int64]bool, error) {
-	defer rows.Close()
-	ids := make(map[int64]bool)
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids[id] = true
-	}
-	return ids, rows.Err()
-}
+const loanColumns = `id, book_id, user_id, borrowed_at, due_at, returned_at, renewals`
 
-func scanLoan(s scanner) (*litengine.Loan, error) {
+// scanLoan scans the loanColumns of a row, then any further columns into extra.
+func scanLoan(s scanner, extra ...any) (*litengine.Loan, error) {
 	var (
 		l             litengine.Loan
 		borrowed, due int64
 		returned      sql.NullInt64
 	)
-	if err := s.Scan(&l.ID, &l.BookID, &l.UserID, &borrowed, &due, &returned); err != nil {
+	if err := s.Scan(append([]any{&l.ID, &l.BookID, &l.UserID, &borrowed, &due, &returned, &l.Renewals}, extra...)...); err != nil {
 		return nil, err
 	}
 	l.BorrowedAt, l.DueAt = fromUnix(borrowed), fromUnix(due)
@@ -224,7 +340,7 @@ func (db *DB) FindLoansByID(ctx context.Context, transactionIDs []string) ([]*li
 		return nil, err
 	}
 	rows, err := db.read(ctx, `
-		SELECT id, book_id, user_id, borrowed_at, due_at, returned_at FROM loans
+		SELECT `+loanColumns+` FROM loans
 		WHERE id IN (SELECT value FROM json_each(?))`, string(ids))
 	if err != nil {
 		return nil, err

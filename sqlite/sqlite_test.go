@@ -24,7 +24,7 @@ func newHarness(synchronous string) storetest.Harness {
 	return storetest.Harness{Open: func(t testing.TB, cfg storetest.Config) (litengine.Store, *sql.DB) {
 		path := filepath.Join(t.TempDir(), "litengine.db")
 		store, err := sqlite.Open(context.Background(), path, sqlite.Options{
-			Now: cfg.Now, LoanPeriod: cfg.LoanPeriod, Synchronous: synchronous,
+			Now: cfg.Now, Policies: cfg.Policies, Synchronous: synchronous,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -47,3 +47,5 @@ func newHarness(synchronous string) storetest.Harness {
 func TestConformance(t *testing.T) { storetest.Run(t, harness) }
 
 func TestAPIConformance(t *testing.T) { storetest.RunAPI(t, harness) }
+
+func TestCirculation(t *testing.T) { storetest.RunCirculation(t, harness) }

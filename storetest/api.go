@@ -41,16 +41,25 @@ func RunAPI(t *testing.T, h Harness) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := NewClock(epoch)
-			store, db := h.Open(t, Config{Now: clock.Now})
-			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			metrics := httpapi.NewMetrics(prometheus.NewRegistry(), store)
-			srv := httptest.NewServer(httpapi.NewServer(store, httpapi.Limits{}, log, httpapi.WithMetrics(metrics)).Handler())
-			t.Cleanup(srv.Close)
-			tc.fn(t, &apiClient{t: t, url: srv.URL, db: db, store: store, http: &http.Client{Transport: SpecTransport(t, nil)},
-				token: NewKey(t, store, litengine.RoleAdmin, 0)})
+			tc.fn(t, newAPIClient(t, h, Config{Now: NewClock(epoch).Now}))
 		})
 	}
+}
+
+// newAPIClient serves a fresh store of h through the real HTTP stack, every
+// response checked against the spec, and returns a client holding an admin key.
+func newAPIClient(t *testing.T, h Harness, cfg Config) *apiClient {
+	store, db := h.Open(t, cfg)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	metrics := httpapi.NewMetrics(prometheus.NewRegistry(), store)
+	opts := []httpapi.Option{httpapi.WithMetrics(metrics)}
+	if cfg.Policies != nil {
+		opts = append(opts, httpapi.WithPolicies(cfg.Policies))
+	}
+	srv := httptest.NewServer(httpapi.NewServer(store, httpapi.Limits{}, log, opts...).Handler())
+	t.Cleanup(srv.Close)
+	return &apiClient{t: t, url: srv.URL, db: db, store: store, http: &http.Client{Transport: SpecTransport(t, nil)},
+		token: NewKey(t, store, litengine.RoleAdmin, 0)}
 }
 
 // apiClient sends requests to the server under test.
@@ -236,7 +245,7 @@ func testAPITour(t *testing.T, c *apiClient) {
 		Transactions []wireLoan `json:"transactions"`
 	}](t, c.post("/api/borrow", fmt.Sprintf(`{"user_id":%d,"books":[%d,%d]}`, user, odyssey.ID, hunger.ID)).must(t, 201))
 	if borrowed.UserID != user || len(borrowed.Transactions) != 2 || borrowed.Transactions[0].BookID != odyssey.ID ||
-		borrowed.Transactions[0].BorrowedAt != "2026-03-01T09:30:00Z" || borrowed.Transactions[0].DueAt != "2026-03-15T09:30:00Z" {
+		borrowed.Transactions[0].BorrowedAt != "2026-03-01T09:30:00Z" || borrowed.Transactions[0].DueAt != "2026-03-15T23:59:59Z" {
 		t.Fatalf("borrowed %+v", borrowed)
 	}
 	if b := c.book(odyssey.ID); b.OnLoan != 1 || b.Available != 0 {

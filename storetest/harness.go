@@ -17,8 +17,8 @@ import (
 
 // Config is what the suite asks of a fresh store.
 type Config struct {
-	Now        func() time.Time
-	LoanPeriod time.Duration
+	Now      func() time.Time
+	Policies *litengine.Policies // nil: litengine.DefaultPolicies()
 }
 
 // Harness opens fresh, migrated and empty stores of one engine.
@@ -45,6 +45,13 @@ func (c *Clock) Now() time.Time {
 	return c.now
 }
 
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
 // Advance moves the clock forward.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
@@ -59,8 +66,9 @@ func Dump(t testing.TB, db *sql.DB) string {
 	var b strings.Builder
 	for _, q := range []string{
 		`SELECT id, title, authors, isbn, published_year, totalqty, on_loan, created_at, updated_at FROM books ORDER BY id`,
-		`SELECT id, name, email, created_at FROM users ORDER BY id`,
-		`SELECT id, book_id, user_id, borrowed_at, due_at, returned_at FROM loans ORDER BY id`,
+		`SELECT id, name, email, category, suspended, created_at FROM users ORDER BY id`,
+		`SELECT id, book_id, user_id, borrowed_at, due_at, returned_at, renewals FROM loans ORDER BY id`,
+		`SELECT id, user_id, loan_id, book_id, amount, paid, currency, assessed_at, waived_at, waive_reason FROM fees ORDER BY id`,
 	} {
 		rows, err := db.Query(q)
 		if err != nil {

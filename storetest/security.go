@@ -66,6 +66,13 @@ func testAPIRoles(t *testing.T, c *apiClient) {
 		{"POST", "/api/borrow", fmt.Sprintf(`{"user_id":%d,"books":[%d]}`, other, book.ID), all, true},
 		{"POST", "/api/return", fmt.Sprintf(`{"transaction_ids":[%q]}`, ownLoan), all, false},
 		{"POST", "/api/return", fmt.Sprintf(`{"transaction_ids":[%q]}`, otherLoan), all, true},
+		{"POST", "/api/renew", fmt.Sprintf(`{"transaction_ids":[%q]}`, ownLoan), all, false},
+		{"POST", "/api/renew", fmt.Sprintf(`{"transaction_ids":[%q]}`, otherLoan), all, true},
+		{"GET", fmt.Sprintf("/api/users/%d/fees", own), "", all, false},
+		{"GET", fmt.Sprintf("/api/users/%d/fees", other), "", all, true},
+		{"PATCH", fmt.Sprintf("/api/users/%d", other), `{"category":"adult"}`, staff, false},
+		{"POST", "/api/fees/pay", `{"payments":[{"fee_id":"none","amount":1}]}`, staff, false},
+		{"POST", "/api/fees/none/waive", `{"reason":"test"}`, staff, false},
 		{"POST", "/api/keys", `{"role":"librarian"}`, admin, false},
 		{"GET", "/api/keys", "", admin, false},
 		{"DELETE", "/api/keys/{spare}", "", admin, false},
@@ -198,8 +205,8 @@ func testAPIIdempotency(t *testing.T, c *apiClient) {
 	CheckStock(t, c.db)
 
 	// The same key with another body is refused, changing nothing.
+	other := fmt.Sprintf(`{"user_id":%d,"books":[%d]}`, user, c.createBook("C", 1).ID)
 	dump := Dump(t, c.db)
-	other := fmt.Sprintf(`{"user_id":%d,"books":[%d]}`, user, a.ID)
 	wantProblem(t, send(c, "retry-1", other), 422)
 	if Dump(t, c.db) != dump {
 		t.Fatal("a mismatched Idempotency-Key changed the database")

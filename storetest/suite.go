@@ -52,7 +52,7 @@ type fixture struct {
 
 func newFixture(t testing.TB, h Harness) *fixture {
 	clock := NewClock(epoch)
-	store, db := h.Open(t, Config{Now: clock.Now, LoanPeriod: litengine.DefaultLoanPeriod})
+	store, db := h.Open(t, Config{Now: clock.Now})
 	return &fixture{ctx: context.Background(), store: store, db: db, clock: clock}
 }
 
@@ -250,7 +250,7 @@ func testBorrow(t *testing.T, h Harness) {
 	for i, want := range []int64{c.ID, a.ID, b.ID} {
 		l := loans[i]
 		if l.BookID != want || l.UserID != u.ID || !l.BorrowedAt.Equal(epoch) ||
-			!l.DueAt.Equal(epoch.Add(litengine.DefaultLoanPeriod)) || l.ReturnedAt != nil || l.ID == "" {
+			!l.DueAt.Equal(time.Date(2026, 3, 15, 23, 59, 59, 0, time.UTC)) || l.ReturnedAt != nil || l.ID == "" {
 			t.Fatalf("loan %d = %+v", i, l)
 		}
 		if i > 0 && loans[i-1].ID >= l.ID {
@@ -258,7 +258,7 @@ func testBorrow(t *testing.T, h Harness) {
 		}
 	}
 	f.clock.Advance(time.Second)
-	later, err := f.store.Borrow(f.ctx, u.ID, []int64{b.ID})
+	later, err := f.store.Borrow(f.ctx, f.user(t, "Second").ID, []int64{b.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func testBorrowFailsAtomically(t *testing.T, h Harness) {
 	f := newFixture(t, h)
 	u := f.user(t, "Reader")
 	a, b, none := f.book(t, "A", 3), f.book(t, "B", 1), f.book(t, "None", 0)
-	if _, err := f.store.Borrow(f.ctx, u.ID, []int64{b.ID}); err != nil {
+	if _, err := f.store.Borrow(f.ctx, f.user(t, "Holder").ID, []int64{b.ID}); err != nil {
 		t.Fatal(err)
 	}
 	before := Dump(t, f.db)
@@ -314,7 +314,7 @@ func testReturn(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	more, err := f.store.Borrow(f.ctx, u.ID, []int64{a.ID})
+	more, err := f.store.Borrow(f.ctx, f.user(t, "Second").ID, []int64{a.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func testReturn(t *testing.T, h Harness) {
 	}
 	for i, want := range []*litengine.Loan{more[0], loans[0]} {
 		r := returned[i]
-		if r.ID != want.ID || r.BookID != want.BookID || r.UserID != u.ID || !r.BorrowedAt.Equal(epoch) ||
+		if r.ID != want.ID || r.BookID != want.BookID || r.UserID != want.UserID || !r.BorrowedAt.Equal(epoch) ||
 			!r.DueAt.Equal(want.DueAt) || r.ReturnedAt == nil || !r.ReturnedAt.Equal(epoch.Add(72*time.Hour)) {
 			t.Fatalf("returned %d = %+v", i, r)
 		}
@@ -347,7 +347,7 @@ func testReturnFailsAtomically(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	open, err := f.store.Borrow(f.ctx, u.ID, []int64{a.ID})
+	open, err := f.store.Borrow(f.ctx, f.user(t, "Second").ID, []int64{a.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,7 +416,7 @@ func testSetInventoryFailsAtomically(t *testing.T, h Harness) {
 	if _, err := f.store.Borrow(f.ctx, u.ID, []int64{a.ID, b.ID}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.store.Borrow(f.ctx, u.ID, []int64{a.ID}); err != nil {
+	if _, err := f.store.Borrow(f.ctx, f.user(t, "Second").ID, []int64{a.ID}); err != nil {
 		t.Fatal(err)
 	}
 	before := Dump(t, f.db)
@@ -447,10 +447,13 @@ func testSetInventoryFailsAtomically(t *testing.T, h Harness) {
 func testFindLoans(t *testing.T, h Harness) {
 	f := newFixture(t, h)
 	u, other := f.user(t, "Reader"), f.user(t, "Other")
-	books := []int64{f.book(t, "A", 9).ID, f.book(t, "B", 9).ID, f.book(t, "C", 9).ID}
+	var books []int64
+	for i := range 9 {
+		books = append(books, f.book(t, fmt.Sprint("Book ", i), 9).ID)
+	}
 	var ids []string
-	for range 3 {
-		loans, err := f.store.Borrow(f.ctx, u.ID, books)
+	for round := range 3 {
+		loans, err := f.store.Borrow(f.ctx, u.ID, books[3*round:3*round+3])
 		if err != nil {
 			t.Fatal(err)
 		}

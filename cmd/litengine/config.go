@@ -70,7 +70,8 @@ func maskSecret(v string) string {
 // storeFlags are the flags of every command that opens the database.
 type storeFlags struct {
 	db          string
-	loanDays    int
+	policyFile  string
+	policies    *litengine.Policies // loaded by open
 	synchronous string
 	pool        postgres.Options
 	circulation bool // the command lends books: the loan period matters
@@ -80,7 +81,7 @@ func (s *storeFlags) register(fs *flag.FlagSet, circulation bool) {
 	s.circulation = circulation
 	fs.StringVar(&s.db, "db", "litengine.db", "database: a SQLite file path, or a postgres:// URL")
 	if circulation {
-		fs.IntVar(&s.loanDays, "loan-days", 14, "loan period in days: due_at = borrowed_at + loan-days")
+		fs.StringVar(&s.policyFile, "policy", "", "loan policy file (YAML; see docs/policy.example.yaml): loan periods, renewals, limits, late fees, time zone; default: built-in policy")
 	}
 	fs.StringVar(&s.synchronous, "sqlite-synchronous", "full", "SQLite durability: full (every commit survives power loss) or normal (faster)")
 	s.pool.MaxConns = int32(max(4, 4*runtime.NumCPU()))
@@ -106,12 +107,13 @@ func (v *int32Value) Set(s string) error {
 }
 
 func (s *storeFlags) open(ctx context.Context) (litengine.Store, error) {
-	period := litengine.DefaultLoanPeriod
-	if s.circulation {
-		if s.loanDays < 1 || s.loanDays > 3650 {
-			return nil, fmt.Errorf("--loan-days must be between 1 and 3650, not %d", s.loanDays)
+	s.policies = litengine.DefaultPolicies()
+	if s.circulation && s.policyFile != "" {
+		p, err := loadPolicies(s.policyFile)
+		if err != nil {
+			return nil, err
 		}
-		period = time.Duration(s.loanDays) * 24 * time.Hour
+		s.policies = p
 	}
 	if strings.Contains(s.db, "=") && strings.Contains(s.db, " ") {
 		return nil, fmt.Errorf("--db looks like a PostgreSQL key=value connection string; give it as a postgres:// URL")
@@ -130,10 +132,10 @@ func (s *storeFlags) open(ctx context.Context) (litengine.Store, error) {
 			return nil, fmt.Errorf("--pg-min-conns %d is above --pg-max-conns %d", s.pool.MinConns, s.pool.MaxConns)
 		}
 		opts := s.pool
-		opts.LoanPeriod = period
+		opts.Policies = s.policies
 		return postgres.Open(ctx, s.db, opts)
 	}
-	return sqlite.Open(ctx, s.db, sqlite.Options{LoanPeriod: period, Synchronous: s.synchronous})
+	return sqlite.Open(ctx, s.db, sqlite.Options{Policies: s.policies, Synchronous: s.synchronous})
 }
 
 func isPostgresURL(dsn string) bool {

@@ -88,7 +88,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer closeLimits()
 	api := httpapi.NewServer(st, httpapi.Limits{
 		RequestTimeout: *reqTimeout, MaxInFlight: *maxInFlight, CORSOrigins: splitList(*corsOrigins), MaxBodyBytes: *maxBody, MaxBorrow: *maxBorrow, MaxReturn: *maxReturn, MaxInventory: *maxInventory,
-	}, log, httpapi.WithMetrics(metrics), httpapi.WithAuthenticator(auth.NewAuthenticator(st, *keyCacheTTL)), rateLimits)
+	}, log, httpapi.WithMetrics(metrics), httpapi.WithPolicies(store.policies), httpapi.WithAuthenticator(auth.NewAuthenticator(st, *keyCacheTTL)), rateLimits)
 	// Requests run under base, so that those still running when the
 	// shutdown timeout expires can be cancelled: they roll back and answer
 	// 503 instead of meeting a closed database.
