@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/litengine/litengine/oas"
@@ -170,8 +171,8 @@ func (s *Server) withRequestTimeout(next http.Handler) http.Handler {
 // that declares another type is refused with 415 by the decoder.
 func (s *Server) withJSONBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost && r.Method != http.MethodPatch {
-			next.ServeHTTP(w, r)
+		if (r.Method != http.MethodPost && r.Method != http.MethodPatch) || !strings.HasPrefix(r.URL.Path, "/api/") {
+			next.ServeHTTP(w, r) // no operation outside /api reads a body
 			return
 		}
 		if r.ContentLength > s.limits.MaxBodyBytes {

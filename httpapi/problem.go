@@ -79,17 +79,19 @@ func (s *Server) NewError(ctx context.Context, err error) *oas.ProblemStatusCode
 // newProblem fills the fields every problem has.
 func newProblem(ctx context.Context, status int, detail string) *oas.ProblemStatusCode {
 	kind := strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+	// Details may quote the request (a path, a key); the problem must stay
+	// valid UTF-8 whatever the client sent.
 	p := oas.Problem{
 		Type:   "urn:litengine:problem:" + kind,
 		Title:  http.StatusText(status),
 		Status: status,
-		Detail: detail,
+		Detail: strings.ToValidUTF8(detail, "\uFFFD"),
 	}
 	if id := RequestID(ctx); id != "" {
 		p.RequestID = oas.NewOptString(id)
 	}
 	if path := requestPath(ctx); path != "" {
-		p.Instance = oas.NewOptString(path)
+		p.Instance = oas.NewOptString(strings.ToValidUTF8(path, "\uFFFD"))
 	}
 	return &oas.ProblemStatusCode{StatusCode: status, Response: p}
 }

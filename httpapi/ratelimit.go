@@ -31,24 +31,40 @@ func WithRateLimits(rl RateLimits) Option { return func(s *Server) { s.limiter =
 // of 50 costs 11, far less than 50 borrows of one, but not nothing.
 const itemsPerUnit = 5
 
-// withRateLimit charges each request to its client: the API key, or the
-// client address without one. It runs after the body is read, because a
-// batch costs by its items. The probes are not limited: an orchestrator
-// must always learn the truth about the engine.
+// withRateLimit charges each request 1 unit to its client: the API key, or
+// the client address without one. It runs before the body is read, so that
+// a client over its budget costs no more than this check. The probes and
+// /metrics are not limited: an orchestrator and a scraper must always learn
+// the truth about the engine (keep /metrics private at the network).
 func (s *Server) withRateLimit(next http.Handler) http.Handler {
 	if s.limiter == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
 			next.ServeHTTP(w, r)
 			return
 		}
-		cost := 1
-		if st := stateOf(r.Context()); st != nil {
-			cost += st.items / itemsPerUnit
+		if s.limit(w, r, litengine.PrincipalFromContext(r.Context()), 1) {
+			next.ServeHTTP(w, r)
 		}
-		if s.limit(w, r, litengine.PrincipalFromContext(r.Context()), cost) {
+	})
+}
+
+// withBatchCharge charges a batch for its items once the body is read: 1
+// more unit per itemsPerUnit items, so that a borrow of 50 costs 11 in all.
+func (s *Server) withBatchCharge(next http.Handler) http.Handler {
+	if s.limiter == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := stateOf(r.Context())
+		if st == nil || st.items/itemsPerUnit == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if s.limit(w, r, litengine.PrincipalFromContext(r.Context()), st.items/itemsPerUnit) {
 			next.ServeHTTP(w, r)
 		}
 	})
@@ -70,11 +86,15 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, p *litengine.Prin
 		s.problem(w, r, http.StatusServiceUnavailable, "The rate limiter is unavailable; retry shortly.")
 		return false
 	}
+	// A batch is charged twice (see withBatchCharge): the headers tell the
+	// latest state.
+	w.Header().Del("RateLimit")
+	w.Header().Del("RateLimit-Policy")
 	ratelimit.SetHeaders(w.Header(), policy, d)
 	if !d.Allowed {
 		s.problem(w, r, http.StatusTooManyRequests, fmt.Sprintf(
-			"Rate limit exceeded: this request costs %d of the %d units that policy %q allows at once; retry in %s.",
-			min(cost, policy.Burst), policy.Burst, policy.Name, w.Header().Get("Retry-After")+"s"))
+			"Rate limit exceeded for policy %q: %d units at once, refilled at %d per %s, and too few are left for this request; retry in %s s.",
+			policy.Name, policy.Burst, policy.Rate, policy.Period, w.Header().Get("Retry-After")))
 		return false
 	}
 	return true

@@ -120,11 +120,12 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /metrics", s.metrics.handler)
 	}
 	mux.Handle("/", gen)
-	// Outermost first: cheap refusals (overload, no key) come before any
-	// work on the body; the rate limiter needs the body to price a batch.
+	// Outermost first: cheap refusals (overload, no key, over the rate
+	// limit) come before any work on the body; a batch pays for its items
+	// once its body is read.
 	return s.withRequestID(s.withAccessLog(gen, s.withRecover(withSecurityHeaders(
 		s.withCORS(s.withInFlightCap(withHeadAsGet(s.withRequestTimeout(
-			s.withAuth(s.withJSONBody(s.withRateLimit(s.withIdempotency(mux))))))))))))
+			s.withAuth(s.withRateLimit(s.withJSONBody(s.withBatchCharge(s.withIdempotency(mux)))))))))))))
 }
 
 func serveSpec(w http.ResponseWriter, _ *http.Request) {

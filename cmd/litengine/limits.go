@@ -33,8 +33,11 @@ func (v *policyValue) Set(s string) error {
 	r, err1 := strconv.Atoi(rate)
 	b, err2 := strconv.Atoi(burst)
 	period, ok3 := periods[unit]
-	if !ok1 || !ok2 || !ok3 || err1 != nil || err2 != nil || r < 1 || b < 1 {
+	if !ok1 || !ok2 || !ok3 || err1 != nil || err2 != nil {
 		return fmt.Errorf("want RATE/UNIT:BURST with UNIT s, m or h, such as 5/s:50")
+	}
+	if r < 1 || b < 1 {
+		return fmt.Errorf("the rate and the burst must be at least 1, as in 5/s:50")
 	}
 	v.p.Rate, v.p.Period, v.p.Burst = r, period, b
 	return nil
@@ -71,6 +74,9 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 // releases what it opened.
 func (l *limitFlags) build(ctx context.Context, log *slog.Logger, metrics *httpapi.Metrics) (httpapi.Option, func(), error) {
 	noop := func() {}
+	if l.redisFailure != "open" && l.redisFailure != "closed" {
+		return nil, noop, fmt.Errorf("--redis-failure must be open or closed, not %q", l.redisFailure)
+	}
 	if !l.enabled {
 		return func(*httpapi.Server) {}, noop, nil
 	}
