@@ -18,6 +18,7 @@ type IdempotencyRecord struct {
 	RequestHash []byte // SHA-256 of method, path and body
 	Status      int    // 0 while the first request is still running
 	ContentType string
+	Location    string // of a creation, sent again with the replay
 	Body        []byte
 	CreatedAt   time.Time
 	// Stale is set on a record still in progress after the claim's

@@ -77,6 +77,7 @@ type Store interface {
 	UserService
 	CirculationService
 	FeeService
+	AuditService
 	KeyService
 	IdempotencyService
 	Ping(ctx context.Context) error

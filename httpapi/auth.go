@@ -20,23 +20,26 @@ var (
 // spec, which a test keeps equal to this table. Operations where a member is
 // admitted also check that the member acts only for itself.
 var rolesOf = map[oas.OperationName][]litengine.Role{
-	oas.ListBooksOperation:     everyone,
-	oas.GetBookOperation:       everyone,
-	oas.CreateBookOperation:    staff,
-	oas.SetInventoryOperation:  staff,
-	oas.CreateUserOperation:    staff,
-	oas.GetUserOperation:       everyone,
-	oas.ListUserLoansOperation: everyone,
-	oas.BorrowOperation:        everyone,
-	oas.ReturnLoansOperation:   everyone,
-	oas.RenewLoansOperation:    everyone,
-	oas.UpdateUserOperation:    staff,
-	oas.ListUserFeesOperation:  everyone,
-	oas.PayFeesOperation:       staff,
-	oas.WaiveFeeOperation:      staff,
-	oas.CreateKeyOperation:     admins,
-	oas.ListKeysOperation:      admins,
-	oas.RevokeKeyOperation:     admins,
+	oas.ListBooksOperation:       everyone,
+	oas.GetBookOperation:         everyone,
+	oas.CreateBookOperation:      staff,
+	oas.SetInventoryOperation:    staff,
+	oas.CreateUserOperation:      staff,
+	oas.GetUserOperation:         everyone,
+	oas.ListUserLoansOperation:   everyone,
+	oas.BorrowOperation:          everyone,
+	oas.ReturnLoansOperation:     everyone,
+	oas.RenewLoansOperation:      everyone,
+	oas.UpdateUserOperation:      staff,
+	oas.ListUserFeesOperation:    everyone,
+	oas.PayFeesOperation:         staff,
+	oas.WaiveFeeOperation:        staff,
+	oas.ListAuditEventsOperation: staff,
+	oas.AuditInventoryOperation:  staff,
+	oas.ListLoansOperation:       staff,
+	oas.CreateKeyOperation:       admins,
+	oas.ListKeysOperation:        admins,
+	oas.RevokeKeyOperation:       admins,
 }
 
 // Authenticator turns a bearer token into a principal; auth.Authenticator is
@@ -58,7 +61,9 @@ func needsKey(path string) bool {
 // handlers.
 func (s *Server) withAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !needsKey(r.URL.Path) || r.Method == http.MethodOptions {
+		// A CORS preflight carries no credentials; without CORS an OPTIONS
+		// request is like any other and must not reveal which routes exist.
+		if !needsKey(r.URL.Path) || (r.Method == http.MethodOptions && len(s.limits.CORSOrigins) > 0) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -9,7 +9,7 @@ import (
 )
 
 // CreateBook adds a book to the catalogue.
-func (s *Server) CreateBook(ctx context.Context, req *oas.BookCreate) (*oas.BookHeaders, error) {
+func (s *Server) CreateBook(ctx context.Context, req *oas.BookCreate, _ oas.CreateBookParams) (*oas.BookHeaders, error) {
 	in := &litengine.BookCreate{
 		Title:    req.Title,
 		Authors:  req.Authors,

@@ -12,9 +12,10 @@ import (
 	"github.com/litengine/litengine"
 )
 
-// idempotentPaths are the POST batches that honour Idempotency-Key.
+// idempotentPaths are the POST operations that honour Idempotency-Key: the
+// batches, and the creations that a retry would otherwise repeat.
 var idempotentPaths = map[string]bool{"/api/borrow": true, "/api/return": true, "/api/renew": true,
-	"/api/inventory": true, "/api/fees/pay": true}
+	"/api/inventory": true, "/api/fees/pay": true, "/api/books": true, "/api/users": true}
 
 // maxIdempotencyKey bounds the header, as the spec does.
 const maxIdempotencyKey = 255
@@ -52,7 +53,7 @@ func (s *Server) withIdempotency(next http.Handler) http.Handler {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		h := sha256.New()
-		h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+		h.Write([]byte(r.Method + " " + r.URL.Path + "\n" + r.Header.Get("Content-Type") + "\n"))
 		h.Write(body)
 		rec := &litengine.IdempotencyRecord{Scope: p.KeyID, Key: key[0], RequestHash: h.Sum(nil)}
 
@@ -91,6 +92,9 @@ func (s *Server) awaitIdempotent(w http.ResponseWriter, r *http.Request, rec *li
 			case existing.Status != 0:
 				h := w.Header()
 				h.Set("Content-Type", existing.ContentType)
+				if existing.Location != "" {
+					h.Set("Location", existing.Location)
+				}
 				h.Set("Idempotent-Replayed", "true")
 				w.WriteHeader(existing.Status)
 				_, _ = w.Write(existing.Body)
@@ -133,6 +137,7 @@ func (s *Server) settleIdempotent(ctx context.Context, rec *litengine.Idempotenc
 		err = s.store.ReleaseIdempotencyKey(ctx, rec.Scope, rec.Key)
 	default:
 		rec.Status, rec.ContentType, rec.Body = c.status, c.Header().Get("Content-Type"), c.body.Bytes()
+		rec.Location = c.Header().Get("Location")
 		err = s.store.CompleteIdempotencyKey(ctx, rec)
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {

@@ -9,7 +9,7 @@ import (
 )
 
 // CreateUser registers a member.
-func (s *Server) CreateUser(ctx context.Context, req *oas.UserCreate) (*oas.UserHeaders, error) {
+func (s *Server) CreateUser(ctx context.Context, req *oas.UserCreate, _ oas.CreateUserParams) (*oas.UserHeaders, error) {
 	u, err := s.store.CreateUser(ctx, &litengine.UserCreate{Name: req.Name, Email: req.Email.Value, Category: string(req.Category.Value)})
 	if err != nil {
 		return nil, err

@@ -22,6 +22,14 @@ func trimTrailingSlashes(u *url.URL) {
 
 // Invoker invokes operations described by OpenAPI v3 specification.
 type Invoker interface {
+	// AuditInventory invokes auditInventory operation.
+	//
+	// Lists each book's `totalqty`, stored `on_loan` and `available`, and the active loans counted from
+	// the loans themselves; `consistent` is false where they disagree. With `inconsistent=true` only such
+	// books are listed (there should be none). Ordered by book id.
+	//
+	// GET /api/inventory/audit
+	AuditInventory(ctx context.Context, params AuditInventoryParams) (*StockAuditPage, error)
 	// Borrow invokes borrow operation.
 	//
 	// Runs as one database transaction. If any book is unknown (404, code `not_found`) or has no copy
@@ -35,7 +43,7 @@ type Invoker interface {
 	// Add a book to the catalogue.
 	//
 	// POST /api/books
-	CreateBook(ctx context.Context, request *BookCreate) (*BookHeaders, error)
+	CreateBook(ctx context.Context, request *BookCreate, params CreateBookParams) (*BookHeaders, error)
 	// CreateKey invokes createKey operation.
 	//
 	// The response is the only time the secret `key` is shown: the engine keeps only its hash. A `member`
@@ -48,7 +56,7 @@ type Invoker interface {
 	// Register a library member.
 	//
 	// POST /api/users
-	CreateUser(ctx context.Context, request *UserCreate) (*UserHeaders, error)
+	CreateUser(ctx context.Context, request *UserCreate, params CreateUserParams) (*UserHeaders, error)
 	// GetBook invokes getBook operation.
 	//
 	// A book with its stock.
@@ -74,6 +82,16 @@ type Invoker interface {
 	//
 	// GET /api/users/{id}
 	GetUser(ctx context.Context, params GetUserParams) (*User, error)
+	// ListAuditEvents invokes listAuditEvents operation.
+	//
+	// Every change appends events in the same transaction as the change: books created, stock changed
+	// (before and after), members created or changed, loans borrowed, returned and renewed, fees assessed,
+	// paid and waived. Events come in commit order (`seq`), so replaying them from the start rebuilds the
+	// stock and the loans exactly. Filter by book, member, transaction ID (a loan's whole history, its
+	// fees included), type and time range.
+	//
+	// GET /api/audit
+	ListAuditEvents(ctx context.Context, params ListAuditEventsParams) (*AuditPage, error)
 	// ListBooks invokes listBooks operation.
 	//
 	// `q` matches a substring of the title, of an author or of the ISBN. Matching is case-insensitive and
@@ -88,6 +106,13 @@ type Invoker interface {
 	//
 	// GET /api/keys
 	ListKeys(ctx context.Context, params ListKeysParams) (*KeyPage, error)
+	// ListLoans invokes listLoans operation.
+	//
+	// Active loans past their due date, in transaction order, each with its whole overdue days (in the
+	// library's time zone) and the late fee a return now would assess.
+	//
+	// GET /api/loans
+	ListLoans(ctx context.Context, params ListLoansParams) (*OverduePage, error)
 	// ListUserFees invokes listUserFees operation.
 	//
 	// A member's fee ledger, open and settled fees with totals.
@@ -194,6 +219,138 @@ func (c *Client) requestURL(ctx context.Context) *url.URL {
 	return u
 }
 
+// AuditInventory invokes auditInventory operation.
+//
+// Lists each book's `totalqty`, stored `on_loan` and `available`, and the active loans counted from
+// the loans themselves; `consistent` is false where they disagree. With `inconsistent=true` only such
+// books are listed (there should be none). Ordered by book id.
+//
+// GET /api/inventory/audit
+func (c *Client) AuditInventory(ctx context.Context, params AuditInventoryParams) (*StockAuditPage, error) {
+	res, err := c.sendAuditInventory(ctx, params)
+	return res, err
+}
+
+func (c *Client) sendAuditInventory(ctx context.Context, params AuditInventoryParams) (res *StockAuditPage, err error) {
+
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [1]string
+	pathParts[0] = "/api/inventory/audit"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	q := uri.NewQueryEncoder()
+	{
+		// Encode "inconsistent" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "inconsistent",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Inconsistent.Get(); ok {
+				return e.EncodeValue(conv.BoolToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "limit" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "limit",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Limit.Get(); ok {
+				return e.EncodeValue(conv.IntToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "cursor" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "cursor",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Cursor.Get(); ok {
+				return e.EncodeValue(conv.StringToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	u.RawQuery = q.Values().Encode()
+
+	r, err := ht.NewRequest(ctx, "GET", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+
+			switch err := c.securityBearerAuth(ctx, AuditInventoryOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"BearerAuth\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	result, err := decodeAuditInventoryResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
 // Borrow invokes borrow operation.
 //
 // Runs as one database transaction. If any book is unknown (404, code `not_found`) or has no copy
@@ -296,12 +453,12 @@ func (c *Client) sendBorrow(ctx context.Context, request *BorrowRequest, params 
 // Add a book to the catalogue.
 //
 // POST /api/books
-func (c *Client) CreateBook(ctx context.Context, request *BookCreate) (*BookHeaders, error) {
-	res, err := c.sendCreateBook(ctx, request)
+func (c *Client) CreateBook(ctx context.Context, request *BookCreate, params CreateBookParams) (*BookHeaders, error) {
+	res, err := c.sendCreateBook(ctx, request, params)
 	return res, err
 }
 
-func (c *Client) sendCreateBook(ctx context.Context, request *BookCreate) (res *BookHeaders, err error) {
+func (c *Client) sendCreateBook(ctx context.Context, request *BookCreate, params CreateBookParams) (res *BookHeaders, err error) {
 
 	u := uri.Clone(c.requestURL(ctx))
 	var pathParts [1]string
@@ -314,6 +471,22 @@ func (c *Client) sendCreateBook(ctx context.Context, request *BookCreate) (res *
 	}
 	if err := encodeCreateBookRequest(request, r); err != nil {
 		return res, errors.Wrap(err, "encode request")
+	}
+
+	h := uri.NewHeaderEncoder(r.Header)
+	{
+		cfg := uri.HeaderParameterEncodingConfig{
+			Name:    "Idempotency-Key",
+			Explode: false,
+		}
+		if err := h.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.IdempotencyKey.Get(); ok {
+				return e.EncodeValue(conv.StringToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode header")
+		}
 	}
 
 	{
@@ -455,12 +628,12 @@ func (c *Client) sendCreateKey(ctx context.Context, request *KeyCreate) (res *Ke
 // Register a library member.
 //
 // POST /api/users
-func (c *Client) CreateUser(ctx context.Context, request *UserCreate) (*UserHeaders, error) {
-	res, err := c.sendCreateUser(ctx, request)
+func (c *Client) CreateUser(ctx context.Context, request *UserCreate, params CreateUserParams) (*UserHeaders, error) {
+	res, err := c.sendCreateUser(ctx, request, params)
 	return res, err
 }
 
-func (c *Client) sendCreateUser(ctx context.Context, request *UserCreate) (res *UserHeaders, err error) {
+func (c *Client) sendCreateUser(ctx context.Context, request *UserCreate, params CreateUserParams) (res *UserHeaders, err error) {
 
 	u := uri.Clone(c.requestURL(ctx))
 	var pathParts [1]string
@@ -473,6 +646,22 @@ func (c *Client) sendCreateUser(ctx context.Context, request *UserCreate) (res *
 	}
 	if err := encodeCreateUserRequest(request, r); err != nil {
 		return res, errors.Wrap(err, "encode request")
+	}
+
+	h := uri.NewHeaderEncoder(r.Header)
+	{
+		cfg := uri.HeaderParameterEncodingConfig{
+			Name:    "Idempotency-Key",
+			Explode: false,
+		}
+		if err := h.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.IdempotencyKey.Get(); ok {
+				return e.EncodeValue(conv.StringToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode header")
+		}
 	}
 
 	{
@@ -804,6 +993,225 @@ func (c *Client) sendGetUser(ctx context.Context, params GetUserParams) (res *Us
 	return result, nil
 }
 
+// ListAuditEvents invokes listAuditEvents operation.
+//
+// Every change appends events in the same transaction as the change: books created, stock changed
+// (before and after), members created or changed, loans borrowed, returned and renewed, fees assessed,
+// paid and waived. Events come in commit order (`seq`), so replaying them from the start rebuilds the
+// stock and the loans exactly. Filter by book, member, transaction ID (a loan's whole history, its
+// fees included), type and time range.
+//
+// GET /api/audit
+func (c *Client) ListAuditEvents(ctx context.Context, params ListAuditEventsParams) (*AuditPage, error) {
+	res, err := c.sendListAuditEvents(ctx, params)
+	return res, err
+}
+
+func (c *Client) sendListAuditEvents(ctx context.Context, params ListAuditEventsParams) (res *AuditPage, err error) {
+
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [1]string
+	pathParts[0] = "/api/audit"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	q := uri.NewQueryEncoder()
+	{
+		// Encode "book_id" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "book_id",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.BookID.Get(); ok {
+				return e.EncodeValue(conv.Int64ToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "user_id" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "user_id",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.UserID.Get(); ok {
+				return e.EncodeValue(conv.Int64ToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "transaction_id" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "transaction_id",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.TransactionID.Get(); ok {
+				return e.EncodeValue(conv.StringToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "type" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "type",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Type.Get(); ok {
+				return e.EncodeValue(conv.StringToString(string(val)))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "since" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "since",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Since.Get(); ok {
+				return e.EncodeValue(conv.DateTimeToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "until" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "until",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Until.Get(); ok {
+				return e.EncodeValue(conv.DateTimeToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "limit" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "limit",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Limit.Get(); ok {
+				return e.EncodeValue(conv.IntToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "cursor" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "cursor",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Cursor.Get(); ok {
+				return e.EncodeValue(conv.StringToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	u.RawQuery = q.Values().Encode()
+
+	r, err := ht.NewRequest(ctx, "GET", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+
+			switch err := c.securityBearerAuth(ctx, ListAuditEventsOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"BearerAuth\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	result, err := decodeListAuditEventsResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
 // ListBooks invokes listBooks operation.
 //
 // `q` matches a substring of the title, of an author or of the ISBN. Matching is case-insensitive and
@@ -1042,6 +1450,134 @@ func (c *Client) sendListKeys(ctx context.Context, params ListKeysParams) (res *
 	}()
 
 	result, err := decodeListKeysResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
+// ListLoans invokes listLoans operation.
+//
+// Active loans past their due date, in transaction order, each with its whole overdue days (in the
+// library's time zone) and the late fee a return now would assess.
+//
+// GET /api/loans
+func (c *Client) ListLoans(ctx context.Context, params ListLoansParams) (*OverduePage, error) {
+	res, err := c.sendListLoans(ctx, params)
+	return res, err
+}
+
+func (c *Client) sendListLoans(ctx context.Context, params ListLoansParams) (res *OverduePage, err error) {
+
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [1]string
+	pathParts[0] = "/api/loans"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	q := uri.NewQueryEncoder()
+	{
+		// Encode "status" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "status",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			return e.EncodeValue(conv.StringToString(string(params.Status)))
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "limit" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "limit",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Limit.Get(); ok {
+				return e.EncodeValue(conv.IntToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "cursor" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "cursor",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if val, ok := params.Cursor.Get(); ok {
+				return e.EncodeValue(conv.StringToString(val))
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	u.RawQuery = q.Values().Encode()
+
+	r, err := ht.NewRequest(ctx, "GET", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+
+			switch err := c.securityBearerAuth(ctx, ListLoansOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"BearerAuth\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	result, err := decodeListLoansResponse(resp)
 	if err != nil {
 		return res, errors.Wrap(err, "decode response")
 	}

@@ -7,10 +7,259 @@ import (
 	"time"
 
 	"github.com/go-faster/errors"
+	"github.com/go-faster/jx"
 )
 
 func (s *ProblemStatusCode) Error() string {
 	return fmt.Sprintf("code %d: %+v", s.StatusCode, s.Response)
+}
+
+// Ref: #/components/schemas/AuditEvent
+type AuditEvent struct {
+	// Commit order.
+	Seq  int64          `json:"seq"`
+	At   time.Time      `json:"at"`
+	Type AuditEventType `json:"type"`
+	// The id of the API key that made the change; absent for the command line.
+	Actor         OptString `json:"actor"`
+	BookID        OptInt64  `json:"book_id"`
+	UserID        OptInt64  `json:"user_id"`
+	TransactionID OptString `json:"transaction_id"`
+	FeeID         OptString `json:"fee_id"`
+	// By type. book.created: totalqty. stock.changed: before, after. user.created: category. user.updated:
+	// category, suspended. loan.borrowed: due_at. loan.returned: returned_at. loan.renewed: due_at,
+	// renewals. fee.assessed: amount, currency. fee.paid: amount, paid. fee.waived: amount, reason.
+	// Amounts are integer minor units.
+	Data AuditEventData `json:"data"`
+}
+
+// GetSeq returns the value of Seq.
+func (s *AuditEvent) GetSeq() int64 {
+	return s.Seq
+}
+
+// GetAt returns the value of At.
+func (s *AuditEvent) GetAt() time.Time {
+	return s.At
+}
+
+// GetType returns the value of Type.
+func (s *AuditEvent) GetType() AuditEventType {
+	return s.Type
+}
+
+// GetActor returns the value of Actor.
+func (s *AuditEvent) GetActor() OptString {
+	return s.Actor
+}
+
+// GetBookID returns the value of BookID.
+func (s *AuditEvent) GetBookID() OptInt64 {
+	return s.BookID
+}
+
+// GetUserID returns the value of UserID.
+func (s *AuditEvent) GetUserID() OptInt64 {
+	return s.UserID
+}
+
+// GetTransactionID returns the value of TransactionID.
+func (s *AuditEvent) GetTransactionID() OptString {
+	return s.TransactionID
+}
+
+// GetFeeID returns the value of FeeID.
+func (s *AuditEvent) GetFeeID() OptString {
+	return s.FeeID
+}
+
+// GetData returns the value of Data.
+func (s *AuditEvent) GetData() AuditEventData {
+	return s.Data
+}
+
+// SetSeq sets the value of Seq.
+func (s *AuditEvent) SetSeq(val int64) {
+	s.Seq = val
+}
+
+// SetAt sets the value of At.
+func (s *AuditEvent) SetAt(val time.Time) {
+	s.At = val
+}
+
+// SetType sets the value of Type.
+func (s *AuditEvent) SetType(val AuditEventType) {
+	s.Type = val
+}
+
+// SetActor sets the value of Actor.
+func (s *AuditEvent) SetActor(val OptString) {
+	s.Actor = val
+}
+
+// SetBookID sets the value of BookID.
+func (s *AuditEvent) SetBookID(val OptInt64) {
+	s.BookID = val
+}
+
+// SetUserID sets the value of UserID.
+func (s *AuditEvent) SetUserID(val OptInt64) {
+	s.UserID = val
+}
+
+// SetTransactionID sets the value of TransactionID.
+func (s *AuditEvent) SetTransactionID(val OptString) {
+	s.TransactionID = val
+}
+
+// SetFeeID sets the value of FeeID.
+func (s *AuditEvent) SetFeeID(val OptString) {
+	s.FeeID = val
+}
+
+// SetData sets the value of Data.
+func (s *AuditEvent) SetData(val AuditEventData) {
+	s.Data = val
+}
+
+// By type. book.created: totalqty. stock.changed: before, after. user.created: category. user.updated:
+// category, suspended. loan.borrowed: due_at. loan.returned: returned_at. loan.renewed: due_at,
+// renewals. fee.assessed: amount, currency. fee.paid: amount, paid. fee.waived: amount, reason.
+// Amounts are integer minor units.
+type AuditEventData map[string]jx.Raw
+
+func (s *AuditEventData) init() AuditEventData {
+	m := *s
+	if m == nil {
+		m = map[string]jx.Raw{}
+		*s = m
+	}
+	return m
+}
+
+// Ref: #/components/schemas/AuditEventType
+type AuditEventType string
+
+const (
+	AuditEventTypeBookCreated  AuditEventType = "book.created"
+	AuditEventTypeStockChanged AuditEventType = "stock.changed"
+	AuditEventTypeUserCreated  AuditEventType = "user.created"
+	AuditEventTypeUserUpdated  AuditEventType = "user.updated"
+	AuditEventTypeLoanBorrowed AuditEventType = "loan.borrowed"
+	AuditEventTypeLoanReturned AuditEventType = "loan.returned"
+	AuditEventTypeLoanRenewed  AuditEventType = "loan.renewed"
+	AuditEventTypeFeeAssessed  AuditEventType = "fee.assessed"
+	AuditEventTypeFeePaid      AuditEventType = "fee.paid"
+	AuditEventTypeFeeWaived    AuditEventType = "fee.waived"
+)
+
+// AllValues returns all AuditEventType values.
+func (AuditEventType) AllValues() []AuditEventType {
+	return []AuditEventType{
+		AuditEventTypeBookCreated,
+		AuditEventTypeStockChanged,
+		AuditEventTypeUserCreated,
+		AuditEventTypeUserUpdated,
+		AuditEventTypeLoanBorrowed,
+		AuditEventTypeLoanReturned,
+		AuditEventTypeLoanRenewed,
+		AuditEventTypeFeeAssessed,
+		AuditEventTypeFeePaid,
+		AuditEventTypeFeeWaived,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s AuditEventType) MarshalText() ([]byte, error) {
+	switch s {
+	case AuditEventTypeBookCreated:
+		return []byte(s), nil
+	case AuditEventTypeStockChanged:
+		return []byte(s), nil
+	case AuditEventTypeUserCreated:
+		return []byte(s), nil
+	case AuditEventTypeUserUpdated:
+		return []byte(s), nil
+	case AuditEventTypeLoanBorrowed:
+		return []byte(s), nil
+	case AuditEventTypeLoanReturned:
+		return []byte(s), nil
+	case AuditEventTypeLoanRenewed:
+		return []byte(s), nil
+	case AuditEventTypeFeeAssessed:
+		return []byte(s), nil
+	case AuditEventTypeFeePaid:
+		return []byte(s), nil
+	case AuditEventTypeFeeWaived:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *AuditEventType) UnmarshalText(data []byte) error {
+	switch AuditEventType(data) {
+	case AuditEventTypeBookCreated:
+		*s = AuditEventTypeBookCreated
+		return nil
+	case AuditEventTypeStockChanged:
+		*s = AuditEventTypeStockChanged
+		return nil
+	case AuditEventTypeUserCreated:
+		*s = AuditEventTypeUserCreated
+		return nil
+	case AuditEventTypeUserUpdated:
+		*s = AuditEventTypeUserUpdated
+		return nil
+	case AuditEventTypeLoanBorrowed:
+		*s = AuditEventTypeLoanBorrowed
+		return nil
+	case AuditEventTypeLoanReturned:
+		*s = AuditEventTypeLoanReturned
+		return nil
+	case AuditEventTypeLoanRenewed:
+		*s = AuditEventTypeLoanRenewed
+		return nil
+	case AuditEventTypeFeeAssessed:
+		*s = AuditEventTypeFeeAssessed
+		return nil
+	case AuditEventTypeFeePaid:
+		*s = AuditEventTypeFeePaid
+		return nil
+	case AuditEventTypeFeeWaived:
+		*s = AuditEventTypeFeeWaived
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/AuditPage
+type AuditPage struct {
+	Items      []AuditEvent `json:"items"`
+	NextCursor OptString    `json:"next_cursor"`
+}
+
+// GetItems returns the value of Items.
+func (s *AuditPage) GetItems() []AuditEvent {
+	return s.Items
+}
+
+// GetNextCursor returns the value of NextCursor.
+func (s *AuditPage) GetNextCursor() OptString {
+	return s.NextCursor
+}
+
+// SetItems sets the value of Items.
+func (s *AuditPage) SetItems(val []AuditEvent) {
+	s.Items = val
+}
+
+// SetNextCursor sets the value of NextCursor.
+func (s *AuditPage) SetNextCursor(val OptString) {
+	s.NextCursor = val
 }
 
 type BearerAuth struct {
@@ -907,6 +1156,40 @@ func (s *KeyPage) SetNextCursor(val OptString) {
 	s.NextCursor = val
 }
 
+type ListLoansStatus string
+
+const (
+	ListLoansStatusOverdue ListLoansStatus = "overdue"
+)
+
+// AllValues returns all ListLoansStatus values.
+func (ListLoansStatus) AllValues() []ListLoansStatus {
+	return []ListLoansStatus{
+		ListLoansStatusOverdue,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ListLoansStatus) MarshalText() ([]byte, error) {
+	switch s {
+	case ListLoansStatusOverdue:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ListLoansStatus) UnmarshalText(data []byte) error {
+	switch ListLoansStatus(data) {
+	case ListLoansStatusOverdue:
+		*s = ListLoansStatusOverdue
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
 type ListUserLoansStatus string
 
 const (
@@ -1093,6 +1376,52 @@ func (s *Money) SetCurrency(val string) {
 // SetFeeID sets the value of FeeID.
 func (s *Money) SetFeeID(val OptString) {
 	s.FeeID = val
+}
+
+// NewOptAuditEventType returns new OptAuditEventType with value set to v.
+func NewOptAuditEventType(v AuditEventType) OptAuditEventType {
+	return OptAuditEventType{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptAuditEventType is optional AuditEventType.
+type OptAuditEventType struct {
+	Value AuditEventType
+	Set   bool
+}
+
+// IsSet returns true if OptAuditEventType was set.
+func (o OptAuditEventType) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptAuditEventType) Reset() {
+	var v AuditEventType
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptAuditEventType) SetTo(v AuditEventType) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptAuditEventType) Get() (v AuditEventType, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptAuditEventType) Or(d AuditEventType) AuditEventType {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
 }
 
 // NewOptBool returns new OptBool with value set to v.
@@ -1507,6 +1836,124 @@ func (o OptString) Or(d string) string {
 		return v
 	}
 	return d
+}
+
+// Ref: #/components/schemas/OverdueLoan
+type OverdueLoan struct {
+	TransactionID string    `json:"transaction_id"`
+	BookID        int64     `json:"book_id"`
+	UserID        int64     `json:"user_id"`
+	BorrowedAt    time.Time `json:"borrowed_at"`
+	DueAt         time.Time `json:"due_at"`
+	Renewals      int       `json:"renewals"`
+	DaysOverdue   int64     `json:"days_overdue"`
+	AccruedFee    Money     `json:"accrued_fee"`
+}
+
+// GetTransactionID returns the value of TransactionID.
+func (s *OverdueLoan) GetTransactionID() string {
+	return s.TransactionID
+}
+
+// GetBookID returns the value of BookID.
+func (s *OverdueLoan) GetBookID() int64 {
+	return s.BookID
+}
+
+// GetUserID returns the value of UserID.
+func (s *OverdueLoan) GetUserID() int64 {
+	return s.UserID
+}
+
+// GetBorrowedAt returns the value of BorrowedAt.
+func (s *OverdueLoan) GetBorrowedAt() time.Time {
+	return s.BorrowedAt
+}
+
+// GetDueAt returns the value of DueAt.
+func (s *OverdueLoan) GetDueAt() time.Time {
+	return s.DueAt
+}
+
+// GetRenewals returns the value of Renewals.
+func (s *OverdueLoan) GetRenewals() int {
+	return s.Renewals
+}
+
+// GetDaysOverdue returns the value of DaysOverdue.
+func (s *OverdueLoan) GetDaysOverdue() int64 {
+	return s.DaysOverdue
+}
+
+// GetAccruedFee returns the value of AccruedFee.
+func (s *OverdueLoan) GetAccruedFee() Money {
+	return s.AccruedFee
+}
+
+// SetTransactionID sets the value of TransactionID.
+func (s *OverdueLoan) SetTransactionID(val string) {
+	s.TransactionID = val
+}
+
+// SetBookID sets the value of BookID.
+func (s *OverdueLoan) SetBookID(val int64) {
+	s.BookID = val
+}
+
+// SetUserID sets the value of UserID.
+func (s *OverdueLoan) SetUserID(val int64) {
+	s.UserID = val
+}
+
+// SetBorrowedAt sets the value of BorrowedAt.
+func (s *OverdueLoan) SetBorrowedAt(val time.Time) {
+	s.BorrowedAt = val
+}
+
+// SetDueAt sets the value of DueAt.
+func (s *OverdueLoan) SetDueAt(val time.Time) {
+	s.DueAt = val
+}
+
+// SetRenewals sets the value of Renewals.
+func (s *OverdueLoan) SetRenewals(val int) {
+	s.Renewals = val
+}
+
+// SetDaysOverdue sets the value of DaysOverdue.
+func (s *OverdueLoan) SetDaysOverdue(val int64) {
+	s.DaysOverdue = val
+}
+
+// SetAccruedFee sets the value of AccruedFee.
+func (s *OverdueLoan) SetAccruedFee(val Money) {
+	s.AccruedFee = val
+}
+
+// Ref: #/components/schemas/OverduePage
+type OverduePage struct {
+	Items      []OverdueLoan `json:"items"`
+	NextCursor OptString     `json:"next_cursor"`
+}
+
+// GetItems returns the value of Items.
+func (s *OverduePage) GetItems() []OverdueLoan {
+	return s.Items
+}
+
+// GetNextCursor returns the value of NextCursor.
+func (s *OverduePage) GetNextCursor() OptString {
+	return s.NextCursor
+}
+
+// SetItems sets the value of Items.
+func (s *OverduePage) SetItems(val []OverdueLoan) {
+	s.Items = val
+}
+
+// SetNextCursor sets the value of NextCursor.
+func (s *OverduePage) SetNextCursor(val OptString) {
+	s.NextCursor = val
 }
 
 // Ref: #/components/schemas/PayRequest
@@ -1967,6 +2414,104 @@ func (s *Stock) SetOnLoan(val int64) {
 // SetAvailable sets the value of Available.
 func (s *Stock) SetAvailable(val int64) {
 	s.Available = val
+}
+
+// Ref: #/components/schemas/StockAudit
+type StockAudit struct {
+	Bookid   int64 `json:"bookid"`
+	Totalqty int64 `json:"totalqty"`
+	// The stored counter.
+	OnLoan    int64 `json:"on_loan"`
+	Available int64 `json:"available"`
+	// Counted from the loans.
+	ActiveLoans int64 `json:"active_loans"`
+	Consistent  bool  `json:"consistent"`
+}
+
+// GetBookid returns the value of Bookid.
+func (s *StockAudit) GetBookid() int64 {
+	return s.Bookid
+}
+
+// GetTotalqty returns the value of Totalqty.
+func (s *StockAudit) GetTotalqty() int64 {
+	return s.Totalqty
+}
+
+// GetOnLoan returns the value of OnLoan.
+func (s *StockAudit) GetOnLoan() int64 {
+	return s.OnLoan
+}
+
+// GetAvailable returns the value of Available.
+func (s *StockAudit) GetAvailable() int64 {
+	return s.Available
+}
+
+// GetActiveLoans returns the value of ActiveLoans.
+func (s *StockAudit) GetActiveLoans() int64 {
+	return s.ActiveLoans
+}
+
+// GetConsistent returns the value of Consistent.
+func (s *StockAudit) GetConsistent() bool {
+	return s.Consistent
+}
+
+// SetBookid sets the value of Bookid.
+func (s *StockAudit) SetBookid(val int64) {
+	s.Bookid = val
+}
+
+// SetTotalqty sets the value of Totalqty.
+func (s *StockAudit) SetTotalqty(val int64) {
+	s.Totalqty = val
+}
+
+// SetOnLoan sets the value of OnLoan.
+func (s *StockAudit) SetOnLoan(val int64) {
+	s.OnLoan = val
+}
+
+// SetAvailable sets the value of Available.
+func (s *StockAudit) SetAvailable(val int64) {
+	s.Available = val
+}
+
+// SetActiveLoans sets the value of ActiveLoans.
+func (s *StockAudit) SetActiveLoans(val int64) {
+	s.ActiveLoans = val
+}
+
+// SetConsistent sets the value of Consistent.
+func (s *StockAudit) SetConsistent(val bool) {
+	s.Consistent = val
+}
+
+// Ref: #/components/schemas/StockAuditPage
+type StockAuditPage struct {
+	Items      []StockAudit `json:"items"`
+	NextCursor OptString    `json:"next_cursor"`
+}
+
+// GetItems returns the value of Items.
+func (s *StockAuditPage) GetItems() []StockAudit {
+	return s.Items
+}
+
+// GetNextCursor returns the value of NextCursor.
+func (s *StockAuditPage) GetNextCursor() OptString {
+	return s.NextCursor
+}
+
+// SetItems sets the value of Items.
+func (s *StockAuditPage) SetItems(val []StockAudit) {
+	s.Items = val
+}
+
+// SetNextCursor sets the value of NextCursor.
+func (s *StockAuditPage) SetNextCursor(val OptString) {
+	s.NextCursor = val
 }
 
 // Ref: #/components/schemas/User

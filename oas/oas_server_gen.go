@@ -8,6 +8,14 @@ import (
 
 // Handler handles operations described by OpenAPI v3 specification.
 type Handler interface {
+	// AuditInventory implements auditInventory operation.
+	//
+	// Lists each book's `totalqty`, stored `on_loan` and `available`, and the active loans counted from
+	// the loans themselves; `consistent` is false where they disagree. With `inconsistent=true` only such
+	// books are listed (there should be none). Ordered by book id.
+	//
+	// GET /api/inventory/audit
+	AuditInventory(ctx context.Context, params AuditInventoryParams) (*StockAuditPage, error)
 	// Borrow implements borrow operation.
 	//
 	// Runs as one database transaction. If any book is unknown (404, code `not_found`) or has no copy
@@ -21,7 +29,7 @@ type Handler interface {
 	// Add a book to the catalogue.
 	//
 	// POST /api/books
-	CreateBook(ctx context.Context, req *BookCreate) (*BookHeaders, error)
+	CreateBook(ctx context.Context, req *BookCreate, params CreateBookParams) (*BookHeaders, error)
 	// CreateKey implements createKey operation.
 	//
 	// The response is the only time the secret `key` is shown: the engine keeps only its hash. A `member`
@@ -34,7 +42,7 @@ type Handler interface {
 	// Register a library member.
 	//
 	// POST /api/users
-	CreateUser(ctx context.Context, req *UserCreate) (*UserHeaders, error)
+	CreateUser(ctx context.Context, req *UserCreate, params CreateUserParams) (*UserHeaders, error)
 	// GetBook implements getBook operation.
 	//
 	// A book with its stock.
@@ -60,6 +68,16 @@ type Handler interface {
 	//
 	// GET /api/users/{id}
 	GetUser(ctx context.Context, params GetUserParams) (*User, error)
+	// ListAuditEvents implements listAuditEvents operation.
+	//
+	// Every change appends events in the same transaction as the change: books created, stock changed
+	// (before and after), members created or changed, loans borrowed, returned and renewed, fees assessed,
+	// paid and waived. Events come in commit order (`seq`), so replaying them from the start rebuilds the
+	// stock and the loans exactly. Filter by book, member, transaction ID (a loan's whole history, its
+	// fees included), type and time range.
+	//
+	// GET /api/audit
+	ListAuditEvents(ctx context.Context, params ListAuditEventsParams) (*AuditPage, error)
 	// ListBooks implements listBooks operation.
 	//
 	// `q` matches a substring of the title, of an author or of the ISBN. Matching is case-insensitive and
@@ -74,6 +92,13 @@ type Handler interface {
 	//
 	// GET /api/keys
 	ListKeys(ctx context.Context, params ListKeysParams) (*KeyPage, error)
+	// ListLoans implements listLoans operation.
+	//
+	// Active loans past their due date, in transaction order, each with its whole overdue days (in the
+	// library's time zone) and the late fee a return now would assess.
+	//
+	// GET /api/loans
+	ListLoans(ctx context.Context, params ListLoansParams) (*OverduePage, error)
 	// ListUserFees implements listUserFees operation.
 	//
 	// A member's fee ledger, open and settled fees with totals.

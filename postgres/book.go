@@ -14,20 +14,38 @@ import (
 
 const bookColumns = `id, title, authors, isbn, published_year, totalqty, on_loan, created_at, updated_at`
 
+// createBook inserts book $1..$7 (title, authors, ISBN, year, search text,
+// stock, time) and appends its book.created (type $8, actor $9, data $10) in
+// the same statement, numbered once the row is in (see audit.go).
+const createBook = `
+	WITH created AS (
+		INSERT INTO books (title, authors, isbn, published_year, search_text, totalqty, created_at, updated_at)
+		VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6, $7, $7)
+		RETURNING ` + bookColumns + `
+	),
+	ev AS (
+		SELECT 1 AS ord, $7::timestamptz AS at, $8::text AS type, $9::text AS actor, id AS book_id,
+		       NULL::bigint AS user_id, NULL::text AS transaction_id, NULL::text AS fee_id, $10::jsonb AS data
+		FROM created
+	),` + auditTail + `
+	SELECT ` + bookColumns + ` FROM created`
+
 // CreateBook adds a book. An ISBN already in the catalogue is a conflict.
 func (db *DB) CreateBook(ctx context.Context, in *litengine.BookCreate) (*litengine.Book, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	data, err := eventData(map[string]any{"totalqty": in.TotalQty})
+	if err != nil {
+		return nil, err
+	}
 	var b *litengine.Book
-	err := db.run(ctx, func(conn *pgxpool.Conn, now time.Time) error {
+	err = db.run(ctx, func(conn *pgxpool.Conn, now time.Time) error {
 		var err error
-		b, err = scanBook(conn.QueryRow(ctx, `
-			INSERT INTO books (title, authors, isbn, published_year, search_text, totalqty, created_at, updated_at)
-			VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6, $7, $7)
-			RETURNING `+bookColumns,
+		b, err = scanBook(conn.QueryRow(ctx, createBook,
 			in.Title, nonNil(in.Authors), in.ISBN, in.PublishedYear,
-			litengine.SearchText(in.Title, in.Authors, in.ISBN), in.TotalQty, now))
+			litengine.SearchText(in.Title, in.Authors, in.ISBN), in.TotalQty, now,
+			litengine.EventBookCreated, litengine.ActorFromContext(ctx), data))
 		switch {
 		case isUnique(err, "books_isbn_key"):
 			return litengine.Errorf(litengine.ECONFLICT, "A book with ISBN %s already exists.", in.ISBN)
@@ -150,8 +168,9 @@ var (
 //
 // Each row is one statement, run in order so that a row sees the rows before
 // it exactly as in the SQLite store, but all of them travel in one pipelined
-// batch: the whole call costs three round trips (BEGIN, the batch, COMMIT)
-// whatever the number of rows.
+// batch with BEGIN and the locks; then the book.created events of the books
+// it created (set-based, in row order) travel with COMMIT: two round trips
+// whatever the number of rows (see commitBatch and endTx).
 func (db *DB) ImportBooks(ctx context.Context, rows []litengine.BookImport) ([]litengine.ImportOutcome, error) {
 	out := make([]litengine.ImportOutcome, len(rows))
 	if len(rows) == 0 {
@@ -172,13 +191,9 @@ func (db *DB) ImportBooks(ctx context.Context, rows []litengine.BookImport) ([]l
 		}
 	}
 	err := db.run(ctx, func(conn *pgxpool.Conn, now time.Time) error {
-		tx, err := conn.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback(ctx)
-
-		batch := &pgx.Batch{}
+		defer endTx(ctx, conn)
+		clear(out)
+		batch := beginBatch()
 		// Lock every book the rows can update, in id order, before changing
 		// any: borrows, returns and stock updates lock books in id order too,
 		// so an import that runs alongside them never deadlocks with them.
@@ -215,59 +230,78 @@ func (db *DB) ImportBooks(ctx context.Context, rows []litengine.BookImport) ([]l
 				litengine.SearchText(r.Title, r.Authors, r.ISBN), now, r.ID > 0 || r.ISBN != "")
 		}
 
-		results := tx.SendBatch(ctx, batch)
-		defer results.Close()
-		if _, err := results.Exec(); err != nil {
-			return err
+		events, err := importRows(ctx, conn, batch, rows, out, maxID > 0)
+		if err != nil {
+			return uncommitted(err)
 		}
-		if maxID > 0 {
-			if _, err := results.Exec(); err != nil {
-				return err
-			}
-		}
-		for i, r := range rows {
-			if r.ID <= 0 && r.ISBN == "" && r.Key == "" {
-				out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: "no id, isbn or key"}
-				continue
-			}
-			var existing, isbnOwner, keyOwner, created, updated, foreign *int64
-			if err := results.QueryRow().Scan(&existing, &isbnOwner, &keyOwner, &created, &updated, &foreign); err != nil {
-				if isUnique(err, "books_isbn_key") || isUnique(err, "books_import_key_key") || isUnique(err, "books_pkey") {
-					// A concurrent transaction committed the ISBN this row's
-					// update writes; the next attempt sees it and skips the row.
-					return errRetry
-				}
-				return fmt.Errorf("import row %d: %w", i, err)
-			}
-			switch {
-			case foreign != nil && r.ID > 0:
-				out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: litengine.ImportIDTaken(r.ID)}
-			case foreign != nil:
-				out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: litengine.ImportISBNTaken(r.ISBN, *foreign)}
-			case isbnOwner != nil:
-				out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: litengine.ImportISBNTaken(r.ISBN, *isbnOwner)}
-			case existing != nil && updated != nil:
-				out[i] = litengine.ImportOutcome{Result: litengine.ImportUpdated, BookID: *existing}
-			case existing != nil:
-				out[i] = litengine.ImportOutcome{Result: litengine.ImportUnchanged, BookID: *existing}
-			case keyOwner != nil:
-				out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped,
-					Reason: fmt.Sprintf("key %s already belongs to book %d", r.Key, *keyOwner)}
-			case created != nil:
-				out[i] = litengine.ImportOutcome{Result: litengine.ImportCreated, BookID: *created}
-			default:
-				return errRetry // ON CONFLICT DO NOTHING met a concurrent insert
-			}
-		}
-		if err := results.Close(); err != nil {
-			return err
-		}
-		return tx.Commit(ctx)
+		commit := &pgx.Batch{}
+		events.queue(ctx, commit, now) // last: see the numbering in audit.go
+		return commitBatch(ctx, conn, commit)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// importRows sends the import's first batch (BEGIN, the locks, the rows),
+// fills out with each row's outcome and returns the book.created events of
+// the books it created, in row order: an imported book starts without stock.
+func importRows(ctx context.Context, conn *pgxpool.Conn, batch *pgx.Batch, rows []litengine.BookImport,
+	out []litengine.ImportOutcome, setval bool) (*auditEvents, error) {
+	results := conn.SendBatch(ctx, batch)
+	defer results.Close()
+	if _, err := results.Exec(); err != nil { // BEGIN
+		return nil, err
+	}
+	if _, err := results.Exec(); err != nil { // the locks
+		return nil, err
+	}
+	if setval {
+		if _, err := results.Exec(); err != nil {
+			return nil, err
+		}
+	}
+	var events auditEvents
+	for i, r := range rows {
+		if r.ID <= 0 && r.ISBN == "" && r.Key == "" {
+			out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: "no id, isbn or key"}
+			continue
+		}
+		var existing, isbnOwner, keyOwner, created, updated, foreign *int64
+		if err := results.QueryRow().Scan(&existing, &isbnOwner, &keyOwner, &created, &updated, &foreign); err != nil {
+			if isUnique(err, "books_isbn_key") || isUnique(err, "books_import_key_key") || isUnique(err, "books_pkey") {
+				// A concurrent transaction committed the ISBN this row's
+				// update writes; the next attempt sees it and skips the row.
+				return nil, errRetry
+			}
+			return nil, fmt.Errorf("import row %d: %w", i, err)
+		}
+		switch {
+		case foreign != nil && r.ID > 0:
+			out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: litengine.ImportIDTaken(r.ID)}
+		case foreign != nil:
+			out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: litengine.ImportISBNTaken(r.ISBN, *foreign)}
+		case isbnOwner != nil:
+			out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped, Reason: litengine.ImportISBNTaken(r.ISBN, *isbnOwner)}
+		case existing != nil && updated != nil:
+			out[i] = litengine.ImportOutcome{Result: litengine.ImportUpdated, BookID: *existing}
+		case existing != nil:
+			out[i] = litengine.ImportOutcome{Result: litengine.ImportUnchanged, BookID: *existing}
+		case keyOwner != nil:
+			out[i] = litengine.ImportOutcome{Result: litengine.ImportSkipped,
+				Reason: fmt.Sprintf("key %s already belongs to book %d", r.Key, *keyOwner)}
+		case created != nil:
+			out[i] = litengine.ImportOutcome{Result: litengine.ImportCreated, BookID: *created}
+			if err := events.add(litengine.EventBookCreated, *created, 0, "", "",
+				map[string]any{"totalqty": 0}); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, errRetry // ON CONFLICT DO NOTHING met a concurrent insert
+		}
+	}
+	return &events, results.Close()
 }
 
 func nonNil[T any](s []T) []T {

@@ -104,7 +104,7 @@ func (db *DB) PayFees(ctx context.Context, payments []litengine.FeePayment) ([]*
 		ids[i], amounts[i] = p.FeeID, p.Amount
 	}
 	var fees []*litengine.Fee
-	err := db.run(ctx, func(conn *pgxpool.Conn, _ time.Time) error {
+	err := db.run(ctx, func(conn *pgxpool.Conn, now time.Time) error {
 		defer endTx(ctx, conn)
 		byID, err := readFees(ctx, conn, ids)
 		if err != nil {
@@ -113,14 +113,22 @@ func (db *DB) PayFees(ctx context.Context, payments []litengine.FeePayment) ([]*
 		if err := litengine.PaymentFailure(payments, byID); err != nil {
 			return err
 		}
+		// One fee.paid per payment, with the total paid after it: the
+		// validation refuses a fee listed twice.
 		fees = make([]*litengine.Fee, len(payments))
+		var events auditEvents
 		for i, p := range payments {
 			f := byID[p.FeeID]
 			f.Paid += p.Amount
 			fees[i] = f
+			if err := events.add(litengine.EventFeePaid, f.BookID, f.UserID, f.TransactionID, f.ID,
+				map[string]any{"amount": p.Amount, "paid": f.Paid}); err != nil {
+				return uncommitted(err)
+			}
 		}
 		batch := &pgx.Batch{}
 		batch.Queue(payFees, ids, amounts)
+		events.queue(ctx, batch, now) // last: see the numbering in audit.go
 		return commitBatch(ctx, conn, batch)
 	})
 	if err != nil {
@@ -157,15 +165,28 @@ func readFees(ctx context.Context, conn *pgxpool.Conn, ids []string) (map[string
 	return fees, results.Close()
 }
 
-// waiveFee waives fee $1 at $2 for reason $3 if it still owes something. The
-// UPDATE locks the fee, and if a payment or waiver committed while it
-// waited, READ COMMITTED re-checks its WHERE on the new version: the check
-// and the change are one step. waivedFee then reads the fee as it is, in the
-// same implicit transaction, to answer or name why nothing changed.
+// waiveFee waives fee $1 at $2 for reason $3 if it still owes something, and
+// appends its fee.waived (type $4, actor $5) with what was forgiven: what it
+// owed before, amount - paid, which the waiver does not change. The UPDATE
+// locks the fee, and if a payment or waiver committed while it waited, READ
+// COMMITTED re-checks its WHERE on the new version: the check and the change
+// are one step. The counter is updated from the waived row, so it is locked
+// only after the fee (see audit.go). waivedFee then reads the fee as it is,
+// in the same implicit transaction, to answer or name why nothing changed;
+// that one-row read is all that runs between the counter's lock and COMMIT.
 const (
 	waiveFee = `
-		UPDATE fees SET waived_at = $2, waive_reason = $3
-		WHERE id = $1 AND waived_at IS NULL AND paid < amount`
+		WITH waived AS (
+			UPDATE fees SET waived_at = $2, waive_reason = $3
+			WHERE id = $1 AND waived_at IS NULL AND paid < amount
+			RETURNING id, user_id, loan_id, book_id, amount - paid AS forgiven
+		),
+		ev AS (
+			SELECT 1 AS ord, $2::timestamptz AS at, $4::text AS type, $5::text AS actor, book_id, user_id,
+			       loan_id AS transaction_id, id AS fee_id, jsonb_build_object('amount', forgiven, 'reason', $3::text) AS data
+			FROM waived
+		),` + auditTail + `
+		SELECT count(*) FROM waived`
 	waivedFee = `SELECT ` + feeColumns + ` FROM fees WHERE id = $1`
 )
 
@@ -178,12 +199,12 @@ func (db *DB) WaiveFee(ctx context.Context, feeID, reason string) (*litengine.Fe
 	var fee *litengine.Fee
 	err = db.run(ctx, func(conn *pgxpool.Conn, now time.Time) error {
 		batch := &pgx.Batch{}
-		batch.Queue(waiveFee, feeID, now, reason)
+		batch.Queue(waiveFee, feeID, now, reason, litengine.EventFeeWaived, litengine.ActorFromContext(ctx))
 		batch.Queue(waivedFee, feeID)
 		results := conn.SendBatch(ctx, batch)
 		defer results.Close()
-		tag, err := results.Exec()
-		if err != nil {
+		var waived int64
+		if err := results.QueryRow().Scan(&waived); err != nil {
 			return err
 		}
 		fee, err = scanFee(results.QueryRow())
@@ -196,7 +217,7 @@ func (db *DB) WaiveFee(ctx context.Context, feeID, reason string) (*litengine.Fe
 			return err
 		}
 		switch {
-		case tag.RowsAffected() == 1:
+		case waived == 1:
 			return nil
 		case fee.Outstanding() == 0:
 			return litengine.Errorf(litengine.ECONFLICT, "Fee %s is already %s.", feeID, fee.Status())

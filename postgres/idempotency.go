@@ -23,7 +23,7 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, rec *litengine.Idempotenc
 			INSERT INTO idempotency_keys AS k (scope, key, request_hash, created_at)
 			VALUES ($1, $2, $3, $4)
 			ON CONFLICT (scope, key) DO UPDATE
-			SET request_hash = EXCLUDED.request_hash, status = 0, content_type = '', body = NULL,
+			SET request_hash = EXCLUDED.request_hash, status = 0, content_type = '', location = '', body = NULL,
 			    created_at = EXCLUDED.created_at
 			WHERE k.created_at <= $5`,
 			rec.Scope, rec.Key, rec.RequestHash, now, now.Add(-litengine.IdempotencyTTL))
@@ -44,11 +44,11 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, rec *litengine.Idempotenc
 	return existing, err
 }
 
-const idempotencyColumns = `scope, key, request_hash, status, content_type, body, created_at`
+const idempotencyColumns = `scope, key, request_hash, status, content_type, location, body, created_at`
 
 func scanIdempotency(row pgx.Row, now time.Time, staleAfter time.Duration) (*litengine.IdempotencyRecord, error) {
 	var r litengine.IdempotencyRecord
-	if err := row.Scan(&r.Scope, &r.Key, &r.RequestHash, &r.Status, &r.ContentType, &r.Body, &r.CreatedAt); err != nil {
+	if err := row.Scan(&r.Scope, &r.Key, &r.RequestHash, &r.Status, &r.ContentType, &r.Location, &r.Body, &r.CreatedAt); err != nil {
 		return nil, err
 	}
 	r.CreatedAt = r.CreatedAt.UTC()
@@ -76,9 +76,9 @@ func (db *DB) FindIdempotencyKey(ctx context.Context, scope, key string, staleAf
 func (db *DB) CompleteIdempotencyKey(ctx context.Context, rec *litengine.IdempotencyRecord) error {
 	return db.run(ctx, func(conn *pgxpool.Conn, _ time.Time) error {
 		_, err := conn.Exec(ctx, `
-			UPDATE idempotency_keys SET status = $1, content_type = $2, body = $3
-			WHERE scope = $4 AND key = $5 AND status = 0`,
-			rec.Status, rec.ContentType, rec.Body, rec.Scope, rec.Key)
+			UPDATE idempotency_keys SET status = $1, content_type = $2, location = $3, body = $4
+			WHERE scope = $5 AND key = $6 AND status = 0`,
+			rec.Status, rec.ContentType, rec.Location, rec.Body, rec.Scope, rec.Key)
 		return err
 	})
 }

@@ -22,9 +22,10 @@ import (
 //
 // Lock order. Every transaction locks rows in one fixed order: the member
 // (users), then books by id, then loans by id, then fees by id, taking only
-// the ones it needs. Two transactions that overlap, in any order, queue on
-// their first common row instead of each holding a row the other waits for,
-// so they cannot deadlock.
+// the ones it needs, and last of all the audit counter, in the statement
+// that appends its events (see audit.go). Two transactions that overlap, in
+// any order, queue on their first common row instead of each holding a row
+// the other waits for, so they cannot deadlock.
 //
 // Lock strength. Every lock is FOR NO KEY UPDATE: the lock an UPDATE of
 // non-key columns takes anyway, exclusive among writers, but unlike FOR
@@ -109,9 +110,17 @@ func (db *DB) Borrow(ctx context.Context, userID int64, bookIDs []int64) ([]*lit
 			ids[i] = id.String()
 			loans[i] = &litengine.Loan{ID: ids[i], BookID: bookID, UserID: userID, BorrowedAt: now, DueAt: due}
 		}
+		var events auditEvents
+		for _, l := range loans {
+			if err := events.add(litengine.EventLoanBorrowed, l.BookID, l.UserID, l.ID, "",
+				map[string]any{"due_at": auditTime(l.DueAt)}); err != nil {
+				return uncommitted(err)
+			}
+		}
 		batch := &pgx.Batch{}
 		batch.Queue(takeCopies, bookIDs, now)
 		batch.Queue(lend, ids, bookIDs, userID, now, due)
+		events.queue(ctx, batch, now) // last: see the numbering in audit.go
 		return commitBatch(ctx, conn, batch)
 	})
 	if err != nil {
@@ -258,11 +267,17 @@ func (db *DB) Return(ctx context.Context, transactionIDs []string) ([]*litengine
 			ids, loans         []string
 			users, books, owed []int64
 		}
+		// Each loan's loan.returned, followed by its fee.assessed if any.
+		var events auditEvents
 		for i, id := range transactionIDs {
 			l := byID[id]
 			returnedAt := now
 			l.ReturnedAt = &returnedAt
 			loans[i], books[i] = l, l.BookID
+			if err := events.add(litengine.EventLoanReturned, l.BookID, l.UserID, l.ID, "",
+				map[string]any{"returned_at": auditTime(returnedAt)}); err != nil {
+				return uncommitted(err)
+			}
 			amount := litengine.LateFeeOf(db.policies, l, users[l.UserID].Category, now)
 			if amount <= 0 {
 				continue
@@ -275,6 +290,10 @@ func (db *DB) Return(ctx context.Context, transactionIDs []string) ([]*litengine
 				Amount: amount, Currency: db.policies.Currency, AssessedAt: now}
 			fees.ids, fees.loans = append(fees.ids, l.LateFee.ID), append(fees.loans, l.ID)
 			fees.users, fees.books, fees.owed = append(fees.users, l.UserID), append(fees.books, l.BookID), append(fees.owed, amount)
+			if err := events.add(litengine.EventFeeAssessed, l.BookID, l.UserID, l.ID, l.LateFee.ID,
+				map[string]any{"amount": amount, "currency": l.LateFee.Currency}); err != nil {
+				return uncommitted(err)
+			}
 		}
 		batch := &pgx.Batch{}
 		batch.Queue(closeLoans, transactionIDs, now)
@@ -282,6 +301,7 @@ func (db *DB) Return(ctx context.Context, transactionIDs []string) ([]*litengine
 		if fees.ids != nil {
 			batch.Queue(assessFees, fees.ids, fees.users, fees.loans, fees.books, fees.owed, db.policies.Currency, now)
 		}
+		events.queue(ctx, batch, now) // last: see the numbering in audit.go
 		return commitBatch(ctx, conn, batch)
 	})
 	if err != nil {
@@ -316,13 +336,19 @@ func (db *DB) Renew(ctx context.Context, transactionIDs []string) ([]*litengine.
 		loans = make([]*litengine.Loan, len(transactionIDs))
 		dues := make([]time.Time, len(transactionIDs))
 		renewals := make([]int32, len(transactionIDs))
+		var events auditEvents
 		for i, id := range transactionIDs {
 			l := byID[id]
 			loans[i] = litengine.Renewed(db.policies, l, users[l.UserID].Category, now)
 			dues[i], renewals[i] = loans[i].DueAt, int32(loans[i].Renewals)
+			if err := events.add(litengine.EventLoanRenewed, l.BookID, l.UserID, l.ID, "",
+				map[string]any{"due_at": auditTime(loans[i].DueAt), "renewals": loans[i].Renewals}); err != nil {
+				return uncommitted(err)
+			}
 		}
 		batch := &pgx.Batch{}
 		batch.Queue(renewLoans, transactionIDs, dues, renewals)
+		events.queue(ctx, batch, now) // last: see the numbering in audit.go
 		return commitBatch(ctx, conn, batch)
 	})
 	if err != nil {

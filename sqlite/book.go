@@ -36,8 +36,15 @@ func (db *DB) CreateBook(ctx context.Context, in *litengine.BookCreate) (*liteng
 		b, err = scanBook(row)
 		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
 			return litengine.Errorf(litengine.ECONFLICT, "A book with ISBN %s already exists.", in.ISBN)
+		} else if err != nil {
+			return err
 		}
-		return err
+		var evs auditEvents
+		if err := evs.add(auditEvent{Type: litengine.EventBookCreated, BookID: b.ID},
+			map[string]any{"totalqty": b.TotalQty}); err != nil {
+			return err
+		}
+		return db.appendEvents(ctx, tx, now, evs)
 	})
 	return b, err
 }
@@ -80,14 +87,25 @@ func (db *DB) FindBooks(ctx context.Context, f litengine.BookFilter) ([]*litengi
 func (db *DB) ImportBooks(ctx context.Context, rows []litengine.BookImport) ([]litengine.ImportOutcome, error) {
 	out := make([]litengine.ImportOutcome, len(rows))
 	err := db.write(ctx, func(tx *sql.Tx, now time.Time) error {
+		var evs auditEvents
 		for i, r := range rows {
 			o, err := db.importBook(ctx, tx, r, now)
 			if err != nil {
 				return fmt.Errorf("import row %d: %w", i, err)
 			}
 			out[i] = o
+			// Only a created book is new to the trail: an update changes
+			// catalogue text, which the trail does not follow. An import
+			// never touches stock, so a created book has none.
+			if o.Result == litengine.ImportCreated {
+				if err := evs.add(auditEvent{Type: litengine.EventBookCreated, BookID: o.BookID},
+					map[string]any{"totalqty": int64(0)}); err != nil {
+					return err
+				}
+			}
 		}
-		return nil
+		// The events of the whole import go in one statement after its rows.
+		return db.appendEvents(ctx, tx, now, evs)
 	})
 	return out, err
 }

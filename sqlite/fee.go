@@ -101,7 +101,17 @@ func (db *DB) PayFees(ctx context.Context, payments []litengine.FeePayment) ([]*
 		for _, f := range paid {
 			byID[f.ID] = f
 		}
-		return nil
+		// One event per payment, in request order, with the total paid
+		// after it: the validation refuses a fee listed twice.
+		evs := make(auditEvents, 0, len(payments))
+		for _, p := range payments {
+			f := byID[p.FeeID]
+			if err := evs.add(auditEvent{Type: litengine.EventFeePaid, BookID: f.BookID, UserID: f.UserID, TransactionID: f.TransactionID, FeeID: f.ID},
+				map[string]any{"amount": p.Amount, "paid": f.Paid}); err != nil {
+				return err
+			}
+		}
+		return db.appendEvents(ctx, tx, now, evs)
 	})
 	if err != nil {
 		return nil, err
@@ -134,9 +144,18 @@ func (db *DB) WaiveFee(ctx context.Context, feeID, reason string) (*litengine.Fe
 		if f.Outstanding() == 0 {
 			return litengine.Errorf(litengine.ECONFLICT, "Fee %s is already %s.", feeID, f.Status())
 		}
-		_, err = db.exec(ctx, tx, `UPDATE fees SET waived_at = ?, waive_reason = ? WHERE id = ?`, unix(now), reason, feeID)
+		// What is forgiven is what was outstanding before the waiver.
+		forgiven := f.Outstanding()
+		if _, err := db.exec(ctx, tx, `UPDATE fees SET waived_at = ?, waive_reason = ? WHERE id = ?`, unix(now), reason, feeID); err != nil {
+			return err
+		}
 		f.WaivedAt, f.WaiveReason = &now, reason
-		return err
+		var evs auditEvents
+		if err := evs.add(auditEvent{Type: litengine.EventFeeWaived, BookID: f.BookID, UserID: f.UserID, TransactionID: f.TransactionID, FeeID: f.ID},
+			map[string]any{"amount": forgiven, "reason": reason}); err != nil {
+			return err
+		}
+		return db.appendEvents(ctx, tx, now, evs)
 	})
 	if err != nil {
 		return nil, err

@@ -33,14 +33,14 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, rec *litengine.Idempotenc
 	return existing, err
 }
 
-const idempotencyColumns = `scope, key, request_hash, status, content_type, body, created_at`
+const idempotencyColumns = `scope, key, request_hash, status, content_type, location, body, created_at`
 
 func scanIdempotency(row *sql.Row, now time.Time, staleAfter time.Duration) (*litengine.IdempotencyRecord, error) {
 	var (
 		r       litengine.IdempotencyRecord
 		created int64
 	)
-	if err := row.Scan(&r.Scope, &r.Key, &r.RequestHash, &r.Status, &r.ContentType, &r.Body, &created); err != nil {
+	if err := row.Scan(&r.Scope, &r.Key, &r.RequestHash, &r.Status, &r.ContentType, &r.Location, &r.Body, &created); err != nil {
 		return nil, err
 	}
 	r.CreatedAt = fromUnix(created)
@@ -64,9 +64,9 @@ func (db *DB) FindIdempotencyKey(ctx context.Context, scope, key string, staleAf
 func (db *DB) CompleteIdempotencyKey(ctx context.Context, rec *litengine.IdempotencyRecord) error {
 	return db.write(ctx, func(tx *sql.Tx, _ time.Time) error {
 		_, err := db.exec(ctx, tx, `
-			UPDATE idempotency_keys SET status = ?, content_type = ?, body = ?
+			UPDATE idempotency_keys SET status = ?, content_type = ?, location = ?, body = ?
 			WHERE scope = ? AND key = ? AND status = 0`,
-			rec.Status, rec.ContentType, rec.Body, rec.Scope, rec.Key)
+			rec.Status, rec.ContentType, rec.Location, rec.Body, rec.Scope, rec.Key)
 		return err
 	})
 }

@@ -93,11 +93,20 @@ func (db *DB) Borrow(ctx context.Context, userID int64, bookIDs []int64) ([]*lit
 			loans[i] = &litengine.Loan{ID: batch[i].ID, BookID: bookID, UserID: userID, BorrowedAt: now, DueAt: due}
 		}
 		payload, _ := json.Marshal(batch)
-		_, err = db.exec(ctx, tx, `
+		if _, err = db.exec(ctx, tx, `
 			INSERT INTO loans (id, book_id, user_id, borrowed_at, due_at)
 			SELECT value ->> 'i', value ->> 'b', ?, ?, ? FROM json_each(?)`,
-			userID, unix(now), unix(due), string(payload))
-		return err
+			userID, unix(now), unix(due), string(payload)); err != nil {
+			return err
+		}
+		evs := make(auditEvents, 0, len(loans))
+		for _, l := range loans {
+			if err := evs.add(auditEvent{Type: litengine.EventLoanBorrowed, BookID: l.BookID, UserID: l.UserID, TransactionID: l.ID},
+				map[string]any{"due_at": auditTime(l.DueAt)}); err != nil {
+				return err
+			}
+		}
+		return db.appendEvents(ctx, tx, now, evs)
 	})
 	if err != nil {
 		return nil, err
@@ -150,6 +159,7 @@ func (db *DB) Return(ctx context.Context, transactionIDs []string) ([]*litengine
 		}
 
 		// Fees are assessed in request order, so their ids sort that way.
+		// Each loan's fee.assessed follows its loan.returned in the trail.
 		type newFee struct {
 			ID     string `json:"i"`
 			UserID int64  `json:"u"`
@@ -158,8 +168,13 @@ func (db *DB) Return(ctx context.Context, transactionIDs []string) ([]*litengine
 			Amount int64  `json:"a"`
 		}
 		var fees []newFee
+		evs := make(auditEvents, 0, len(transactionIDs))
 		for _, txID := range transactionIDs {
 			l := byID[txID]
+			if err := evs.add(auditEvent{Type: litengine.EventLoanReturned, BookID: l.BookID, UserID: l.UserID, TransactionID: l.ID},
+				map[string]any{"returned_at": auditTime(*l.ReturnedAt)}); err != nil {
+				return err
+			}
 			amount := litengine.LateFeeOf(db.policies, l, categories[txID], now)
 			if amount <= 0 {
 				continue
@@ -171,16 +186,21 @@ func (db *DB) Return(ctx context.Context, transactionIDs []string) ([]*litengine
 			fees = append(fees, newFee{id.String(), l.UserID, l.ID, l.BookID, amount})
 			l.LateFee = &litengine.Fee{ID: id.String(), UserID: l.UserID, TransactionID: l.ID, BookID: l.BookID,
 				Amount: amount, Currency: db.policies.Currency, AssessedAt: now}
+			if err := evs.add(auditEvent{Type: litengine.EventFeeAssessed, BookID: l.BookID, UserID: l.UserID, TransactionID: l.ID, FeeID: id.String()},
+				map[string]any{"amount": amount, "currency": db.policies.Currency}); err != nil {
+				return err
+			}
 		}
-		if fees == nil {
-			return nil
+		if fees != nil {
+			payload, _ := json.Marshal(fees)
+			if _, err := db.exec(ctx, tx, `
+				INSERT INTO fees (id, user_id, loan_id, book_id, amount, currency, assessed_at)
+				SELECT value ->> 'i', value ->> 'u', value ->> 'l', value ->> 'b', value ->> 'a', ?, ?
+				FROM json_each(?)`, db.policies.Currency, unix(now), string(payload)); err != nil {
+				return err
+			}
 		}
-		payload, _ := json.Marshal(fees)
-		_, err = db.exec(ctx, tx, `
-			INSERT INTO fees (id, user_id, loan_id, book_id, amount, currency, assessed_at)
-			SELECT value ->> 'i', value ->> 'u', value ->> 'l', value ->> 'b', value ->> 'a', ?, ?
-			FROM json_each(?)`, db.policies.Currency, unix(now), string(payload))
-		return err
+		return db.appendEvents(ctx, tx, now, evs)
 	})
 	if err != nil {
 		return nil, err
@@ -245,17 +265,24 @@ func (db *DB) Renew(ctx context.Context, transactionIDs []string) ([]*litengine.
 			Renewals int    `json:"r"`
 		}
 		batch := make([]renewal, len(transactionIDs))
+		evs := make(auditEvents, 0, len(transactionIDs))
 		for i, id := range transactionIDs {
 			l := loans[id]
 			renewed[i] = litengine.Renewed(db.policies, l, users[l.UserID].Category, now)
 			batch[i] = renewal{id, unix(renewed[i].DueAt), renewed[i].Renewals}
+			if err := evs.add(auditEvent{Type: litengine.EventLoanRenewed, BookID: l.BookID, UserID: l.UserID, TransactionID: l.ID},
+				map[string]any{"due_at": auditTime(renewed[i].DueAt), "renewals": int64(renewed[i].Renewals)}); err != nil {
+				return err
+			}
 		}
 		payload, _ := json.Marshal(batch)
-		_, err = db.exec(ctx, tx, `
+		if _, err = db.exec(ctx, tx, `
 			UPDATE loans SET due_at = item.value ->> 'd', renewals = item.value ->> 'r'
 			FROM json_each(?) AS item
-			WHERE loans.id = item.value ->> 'i'`, string(payload))
-		return err
+			WHERE loans.id = item.value ->> 'i'`, string(payload)); err != nil {
+			return err
+		}
+		return db.appendEvents(ctx, tx, now, evs)
 	})
 	if err != nil {
 		return nil, err

@@ -25,7 +25,36 @@ func (db *DB) SetInventory(ctx context.Context, changes []litengine.StockChange)
 	payload, _ := json.Marshal(pairs)
 	byID := make(map[int64]*litengine.Stock, len(changes))
 	err := db.write(ctx, func(tx *sql.Tx, now time.Time) error {
+		// The totals before the change, for the trail, read before the
+		// update overwrites them: SQLite's RETURNING sees only the new row.
+		// Only items that change the total get an event, in request order;
+		// should the update fail, the transaction and these are abandoned.
 		rows, err := db.query(ctx, tx, `
+			SELECT books.id, books.totalqty, item.value ->> 1
+			FROM json_each(?) AS item JOIN books ON books.id = item.value ->> 0
+			WHERE books.totalqty <> item.value ->> 1
+			ORDER BY item.key`, string(payload))
+		if err != nil {
+			return err
+		}
+		var evs auditEvents
+		for rows.Next() {
+			var bookID, before, after int64
+			if err := rows.Scan(&bookID, &before, &after); err != nil {
+				rows.Close()
+				return err
+			}
+			if err := evs.add(auditEvent{Type: litengine.EventStockChanged, BookID: bookID},
+				map[string]any{"before": before, "after": after}); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+
+		rows, err = db.query(ctx, tx, `
 			UPDATE books SET totalqty = item.value ->> 1, updated_at = ?
 			FROM json_each(?) AS item
 			WHERE books.id = item.value ->> 0 AND books.on_loan <= item.value ->> 1
@@ -47,7 +76,7 @@ func (db *DB) SetInventory(ctx context.Context, changes []litengine.StockChange)
 		if len(byID) < len(changes) {
 			return db.inventoryFailure(ctx, tx, string(payload))
 		}
-		return nil
+		return db.appendEvents(ctx, tx, now, evs)
 	})
 	if err != nil {
 		return nil, err

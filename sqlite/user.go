@@ -26,8 +26,15 @@ func (db *DB) CreateUser(ctx context.Context, in *litengine.UserCreate) (*liteng
 			u.Name, u.Email, litengine.EmailKey(u.Email), u.Category, unix(now)).Scan(&u.ID)
 		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
 			return litengine.Errorf(litengine.ECONFLICT, "A user with email %s already exists.", u.Email)
+		} else if err != nil {
+			return err
 		}
-		return err
+		var evs auditEvents
+		if err := evs.add(auditEvent{Type: litengine.EventUserCreated, UserID: u.ID},
+			map[string]any{"category": u.Category}); err != nil {
+			return err
+		}
+		return db.appendEvents(ctx, tx, now, evs)
 	})
 	if err != nil {
 		return nil, err
@@ -92,7 +99,17 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, upd *litengine.UserUpdat
 			UPDATE users SET category = coalesce(?, category), suspended = coalesce(?, suspended)
 			WHERE id = ?
 			RETURNING `+userColumns, category, suspended, id))
-		return userNotFound(err, id)
+		if err != nil {
+			return userNotFound(err, id)
+		}
+		// The values after the change, whether or not they differ from
+		// before: the event records the request that set them.
+		var evs auditEvents
+		if err := evs.add(auditEvent{Type: litengine.EventUserUpdated, UserID: u.ID},
+			map[string]any{"category": u.Category, "suspended": u.Suspended}); err != nil {
+			return err
+		}
+		return db.appendEvents(ctx, tx, now, evs)
 	})
 	if err != nil {
 		return nil, err

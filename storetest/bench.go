@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -41,14 +42,14 @@ func Bench(b *testing.B, h Harness, raw RawSQL) {
 	b.Run("Borrow5/http", func(b *testing.B) {
 		e := newBenchEnv(b, h)
 		for i := 0; b.Loop(); i++ {
-			e.post(b, "/api/borrow", fmt.Sprintf(`{"user_id":%d,"books":%s}`, e.user, jsonIDs(batchOf(i, 5))), 201)
+			e.post(b, "/api/borrow", fmt.Sprintf(`{"user_id":%d,"books":%s}`, e.userFor(i, 5), jsonIDs(batchOf(i, 5))), 201)
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
 	})
 	b.Run("Borrow5/rawsql", func(b *testing.B) {
 		e := newBenchEnv(b, h)
 		for i := 0; b.Loop(); i++ {
-			if err := raw.Borrow(context.Background(), e.db, e.user, batchOf(i, 5)); err != nil {
+			if err := raw.Borrow(context.Background(), e.db, e.userFor(i, 5), batchOf(i, 5)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -63,7 +64,8 @@ func Bench(b *testing.B, h Harness, raw RawSQL) {
 		b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := e.store.Borrow(context.Background(), e.user, batchOf(int(next.Add(1)), 5)); err != nil {
+				j := int(next.Add(1))
+				if _, err := e.store.Borrow(context.Background(), e.userFor(j, 5), batchOf(j, 5)); err != nil {
 					b.Error(err)
 					return
 				}
@@ -77,7 +79,8 @@ func Bench(b *testing.B, h Harness, raw RawSQL) {
 		b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if err := raw.Borrow(context.Background(), e.db, e.user, batchOf(int(next.Add(1)), 5)); err != nil {
+				j := int(next.Add(1))
+				if err := raw.Borrow(context.Background(), e.db, e.userFor(j, 5), batchOf(j, 5)); err != nil {
 					b.Error(err)
 					return
 				}
@@ -90,7 +93,7 @@ func Bench(b *testing.B, h Harness, raw RawSQL) {
 		e := newBenchEnv(b, h)
 		for i := 0; b.Loop(); i++ {
 			for _, id := range batchOf(i, 5) {
-				e.post(b, "/api/borrow", fmt.Sprintf(`{"user_id":%d,"books":[%d]}`, e.user, id), 201)
+				e.post(b, "/api/borrow", fmt.Sprintf(`{"user_id":%d,"books":[%d]}`, e.userFor(i, 5), id), 201)
 			}
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "batches/s")
@@ -135,20 +138,33 @@ func Bench(b *testing.B, h Harness, raw RawSQL) {
 	})
 }
 
-// benchEnv is a fresh store with benchBooks books of ample stock, one member
-// and its HTTP API on loopback.
+// benchEnv is a fresh store with benchBooks books of ample stock, members
+// with no loan limit, and its HTTP API on loopback.
 type benchEnv struct {
 	store  litengine.Store
 	db     *sql.DB
-	user   int64
+	users  []int64
 	url    string
 	client *http.Client
+}
+
+// benchUsers members take turns, ten batches each, like readers at a desk:
+// no member holds more than a few dozen loans, and, 1,001 being prime to the
+// catalogue's 2,000 batches, no member is lent the same book twice before
+// millions of batches.
+const benchUsers = 1001
+
+// userFor is the member of the i-th batch.
+func (e *benchEnv) userFor(i, _ int) int64 {
+	return e.users[(i/10)%len(e.users)]
 }
 
 func newBenchEnv(b *testing.B, h Harness) *benchEnv {
 	b.Helper()
 	ctx := context.Background()
-	store, db := h.Open(b, Config{})
+	unlimited := litengine.DefaultPolicies()
+	unlimited.Default.MaxActiveLoans = math.MaxInt32
+	store, db := h.Open(b, Config{Policies: unlimited})
 	rows := make([]litengine.BookImport, benchBooks)
 	changes := make([]litengine.StockChange, benchBooks)
 	for i := range rows {
@@ -161,14 +177,18 @@ func newBenchEnv(b *testing.B, h Harness) *benchEnv {
 	if _, err := store.SetInventory(ctx, changes); err != nil {
 		b.Fatal(err)
 	}
-	u, err := store.CreateUser(ctx, &litengine.UserCreate{Name: "Bench"})
-	if err != nil {
-		b.Fatal(err)
+	users := make([]int64, benchUsers)
+	for i := range users {
+		u, err := store.CreateUser(ctx, &litengine.UserCreate{Name: fmt.Sprint("Bench ", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		users[i] = u.ID
 	}
 	srv := httptest.NewServer(httpapi.NewServer(store, httpapi.Limits{}, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler())
 	b.Cleanup(srv.Close)
 	client := &http.Client{Transport: BearerTransport{Token: NewKey(b, store, litengine.RoleAdmin, 0), Base: srv.Client().Transport}}
-	return &benchEnv{store: store, db: db, user: u.ID, url: srv.URL, client: client}
+	return &benchEnv{store: store, db: db, users: users, url: srv.URL, client: client}
 }
 
 func (e *benchEnv) post(b *testing.B, path, body string, want int) {
@@ -187,7 +207,7 @@ func (e *benchEnv) post(b *testing.B, path, body string, want int) {
 func (e *benchEnv) borrowAll(b *testing.B, n int) [][]string {
 	batches := make([][]string, n)
 	for i := range batches {
-		loans, err := e.store.Borrow(context.Background(), e.user, batchOf(i, 5))
+		loans, err := e.store.Borrow(context.Background(), e.userFor(i, 5), batchOf(i, 5))
 		if err != nil {
 			b.Fatal(err)
 		}

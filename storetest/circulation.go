@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +25,9 @@ func RunCirculation(t *testing.T, h Harness) {
 		{"BorrowRules", testBorrowRules},
 		{"LoanLimitRace", testLoanLimitRace},
 		{"FeeLedger", testFeeLedger},
+		{"AuditTrail", testAuditTrail},
+		{"InventoryAudit", testInventoryAudit},
+		{"Overdue", testOverdue},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -364,4 +369,153 @@ func testFeeLedger(t *testing.T, c *circClient) {
 	wantProblem(t, own.get(fmt.Sprintf("/api/users/%d/fees", c.member("Someone", ""))), 403)
 	wantProblem(t, own.post("/api/fees/pay", fmt.Sprintf(`{"payments":[{"fee_id":%q,"amount":1}]}`, fee.FeeID)), 403)
 	wantProblem(t, c.get("/api/users/999999/fees"), 404)
+}
+
+// testAuditTrail runs a little of everything, then checks the trail: commit
+// order, a loan's whole history from its transaction ID, the filters, no
+// event from a refused request, and a replay that rebuilds the database.
+func testAuditTrail(t *testing.T, c *circClient) {
+	client := &http.Client{Transport: BearerTransport{Token: c.token, Base: SpecTransport(t, nil)}}
+	events := func(q url.Values) []WireEvent { return FetchEvents(t, client, c.url, q, 3) }
+
+	a, b := c.createBook("A", 2), c.createBook("B", 1)
+	c.post("/api/inventory", fmt.Sprintf(`{"inventory":[{"bookid":%d,"totalqty":3},{"bookid":%d,"totalqty":1}]}`, a.ID, b.ID)).must(t, 200)
+	ada, bob := c.member("Ada", ""), c.member("Bob", "child")
+	la := c.borrow(ada, a.ID, b.ID)
+	lb := c.borrow(bob, a.ID)
+	c.post("/api/renew", idsJSON(la[0].TransactionID)).must(t, 200)
+	before := len(events(nil))
+	wantProblem(t, c.post("/api/borrow", fmt.Sprintf(`{"user_id":%d,"books":[%d]}`, bob, b.ID)), 409)
+	if n := len(events(nil)); n != before {
+		t.Fatalf("a refused borrow appended %d events", n-before)
+	}
+	c.clock.Advance(40 * 24 * time.Hour)
+	ret := decode[wireReturn](t, c.post("/api/return", idsJSON(la[0].TransactionID, lb[0].TransactionID)).must(t, 200))
+	fee := ret.Returns[0].LateFee
+	if fee == nil {
+		t.Fatal("no late fee")
+	}
+	c.post("/api/fees/pay", fmt.Sprintf(`{"payments":[{"fee_id":%q,"amount":1}]}`, fee.FeeID)).must(t, 200)
+	c.post("/api/fees/"+fee.FeeID+"/waive", `{"reason":"Goodwill"}`).must(t, 200)
+	c.do("PATCH", fmt.Sprintf("/api/users/%d", bob), "application/json", `{"suspended":true}`).must(t, 200)
+
+	// A loan's history, fees included, in order.
+	var types []string
+	for _, e := range events(url.Values{"transaction_id": {la[0].TransactionID}}) {
+		types = append(types, e.Type)
+		if e.Actor == "" {
+			t.Errorf("event %d has no actor", e.Seq)
+		}
+	}
+	if want := "loan.borrowed loan.renewed loan.returned fee.assessed fee.paid fee.waived"; strings.Join(types, " ") != want {
+		t.Fatalf("history of %s: %v, want %s", la[0].TransactionID, types, want)
+	}
+	for q, want := range map[string]int{
+		"type=stock.changed":                  1, // A 2→3; B is unchanged, which is no change
+		fmt.Sprintf("book_id=%d", b.ID):       2, // created, borrowed (stock unchanged)
+		fmt.Sprintf("user_id=%d", bob):        5, // created, borrowed, returned, fee assessed, updated
+		"type=fee.assessed":                   2,
+		"until=" + epoch.Format(time.RFC3339): 0,
+	} {
+		v, _ := url.ParseQuery(q)
+		if n := len(events(v)); n != want {
+			t.Errorf("GET /api/audit?%s: %d events, want %d", q, n, want)
+		}
+	}
+	since := url.Values{"since": {c.clock.Now().Format(time.RFC3339)}}
+	if n := len(events(since)); n != 4+2+1 { // 2 returns, 2 fees, paid, waived, user updated
+		t.Errorf("events since the returns: %d, want 7", n)
+	}
+	wantProblem(t, c.get("/api/audit?type=nope"), 400)
+	wantProblem(t, c.get("/api/audit?cursor=bad"), 400)
+	CheckReplay(t, client, c.url, c.db)
+}
+
+// testInventoryAudit finds nothing wrong in a sound database, then reports
+// the one book whose counter was corrupted behind the engine's back.
+func testInventoryAudit(t *testing.T, c *circClient) {
+	var books []int64
+	for i := range 5 {
+		books = append(books, c.createBook(fmt.Sprintf("Audited %d", i), 3).ID)
+	}
+	c.borrow(c.member("Reader", ""), books[1], books[3])
+	type row struct {
+		BookID      int64 `json:"bookid"`
+		TotalQty    int64 `json:"totalqty"`
+		OnLoan      int64 `json:"on_loan"`
+		Available   int64 `json:"available"`
+		ActiveLoans int64 `json:"active_loans"`
+		Consistent  bool  `json:"consistent"`
+	}
+	page := decode[struct{ Items []row }](t, c.get("/api/inventory/audit?limit=1000").must(t, 200))
+	if len(page.Items) != 5 || page.Items[1].OnLoan != 1 || page.Items[1].ActiveLoans != 1 || page.Items[1].Available != 2 {
+		t.Fatalf("audit %+v", page.Items)
+	}
+	for _, r := range page.Items {
+		if !r.Consistent {
+			t.Fatalf("a sound database reported inconsistent: %+v", r)
+		}
+	}
+	if bad := decode[struct{ Items []row }](t, c.get("/api/inventory/audit?inconsistent=true").must(t, 200)); len(bad.Items) != 0 {
+		t.Fatalf("inconsistencies in a sound database: %+v", bad.Items)
+	}
+	if _, err := c.db.Exec(fmt.Sprintf(`UPDATE books SET on_loan = 2 WHERE id = %d`, books[3])); err != nil {
+		t.Fatal(err)
+	}
+	bad := decode[struct{ Items []row }](t, c.get("/api/inventory/audit?inconsistent=true").must(t, 200))
+	if len(bad.Items) != 1 || bad.Items[0].BookID != books[3] || bad.Items[0].OnLoan != 2 || bad.Items[0].ActiveLoans != 1 || bad.Items[0].Consistent {
+		t.Fatalf("corrupted book %d: audit reports %+v", books[3], bad.Items)
+	}
+	// Pagination walks every book once.
+	seen := 0
+	cursor := ""
+	for {
+		p := decode[struct {
+			Items      []row
+			NextCursor string `json:"next_cursor"`
+		}](t, c.get("/api/inventory/audit?limit=2&cursor="+cursor).must(t, 200))
+		seen += len(p.Items)
+		if p.NextCursor == "" {
+			break
+		}
+		cursor = p.NextCursor
+	}
+	if seen != 5 {
+		t.Fatalf("paged through %d books, want 5", seen)
+	}
+}
+
+// testOverdue lists active loans past due, with days and the fee so far.
+func testOverdue(t *testing.T, c *circClient) {
+	adult, child := c.member("Adult", ""), c.member("Child", "child")
+	a, b, d := c.createBook("A", 5), c.createBook("B", 5), c.createBook("C", 5)
+	la := c.borrow(adult, a.ID, b.ID) // due 15 March
+	c.borrow(child, d.ID)             // due 8 March
+	c.clock.Advance(10 * 24 * time.Hour)
+	c.borrow(adult, d.ID) // due 25 March: never overdue here
+	c.post("/api/return", idsJSON(la[1].TransactionID)).must(t, 200)
+	type item struct {
+		TransactionID string `json:"transaction_id"`
+		UserID        int64  `json:"user_id"`
+		DaysOverdue   int64  `json:"days_overdue"`
+		AccruedFee    struct {
+			Amount   int64  `json:"amount"`
+			Currency string `json:"currency"`
+		} `json:"accrued_fee"`
+	}
+	list := func() []item {
+		return decode[struct{ Items []item }](t, c.get("/api/loans?status=overdue&limit=100").must(t, 200)).Items
+	}
+	// 11 March, 10:30 Paris: only the child's loan, 3 days late at 0.10 a day.
+	if got := list(); len(got) != 1 || got[0].UserID != child || got[0].DaysOverdue != 3 || got[0].AccruedFee.Amount != 30 || got[0].AccruedFee.Currency != "EUR" {
+		t.Fatalf("overdue on 11 March: %+v", got)
+	}
+	c.clock.Advance(10 * 24 * time.Hour) // 21 March: the adult's first loan 6 days late, 5 charged; the child's capped
+	got := list()
+	if len(got) != 2 || got[0].TransactionID != la[0].TransactionID || got[0].DaysOverdue != 6 || got[0].AccruedFee.Amount != 250 ||
+		got[1].UserID != child || got[1].AccruedFee.Amount != 100 {
+		t.Fatalf("overdue on 21 March: %+v", got)
+	}
+	wantProblem(t, c.get("/api/loans"), 400)
+	wantProblem(t, c.get("/api/loans?status=active"), 400)
 }

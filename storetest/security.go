@@ -223,6 +223,19 @@ func testAPIIdempotency(t *testing.T, c *apiClient) {
 	if again := send(c, "retry-2", conflict); again.status != 409 || again.header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("replayed failure: %d %s", again.status, again.body)
 	}
+	// A retried creation creates once and answers with the same Location.
+	create := func() apiResponse {
+		req, _ := http.NewRequest("POST", c.url+"/api/users", strings.NewReader(`{"name":"Once"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Idempotency-Key", "new-member-1")
+		return c.send(req)
+	}
+	first, again := create().must(t, 201), create().must(t, 201)
+	if !bytes.Equal(first.body, again.body) || again.header.Get("Location") == "" || again.header.Get("Location") != first.header.Get("Location") ||
+		again.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retried creation: %s %v, then %s %v", first.body, first.header, again.body, again.header)
+	}
 	// Malformed keys are refused before anything runs.
 	for _, key := range []string{strings.Repeat("k", 256), "with space", "tab\there"} {
 		wantProblem(t, send(c, key, conflict), 400)

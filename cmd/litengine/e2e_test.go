@@ -451,4 +451,7 @@ func TestRealCatalogue(t *testing.T) {
 		t.Fatalf("database holds %d loans (%d open); responses gave %d (%d open)", stored, open, len(loans), len(loans)-len(returned))
 	}
 	storetest.CheckStock(t, db)
+
+	// The audit trail, replayed from the import on, rebuilds that database.
+	storetest.CheckReplay(t, &http.Client{Transport: transport, Timeout: time.Minute}, e.url, db)
 }
