@@ -70,6 +70,14 @@ var rawSQL = storetest.RawSQL{
 			_, err = tx.ExecContext(ctx, `INSERT INTO loans (id, book_id, user_id, borrowed_at, due_at)
 				SELECT value ->> 0, value ->> 1, ?, unixepoch(), unixepoch() + 1209600 FROM json_each(?)`,
 				user, loans)
+			if err != nil {
+				return err
+			}
+			// The audit trail, as the store writes it.
+			_, err = tx.ExecContext(ctx, `INSERT INTO audit_events (at, type, book_id, user_id, transaction_id, data)
+				SELECT unixepoch(), 'loan.borrowed', value ->> 1, ?, value ->> 0,
+				       json_object('due_at', strftime('%Y-%m-%dT%H:%M:%SZ', unixepoch() + 1209600, 'unixepoch'))
+				FROM json_each(?)`, user, loans)
 			return err
 		})
 	},
@@ -87,6 +95,13 @@ var rawSQL = storetest.RawSQL{
 			_, err = tx.ExecContext(ctx, `UPDATE books SET on_loan = on_loan - r.n, updated_at = unixepoch()
 				FROM (SELECT book_id, count(*) AS n FROM loans WHERE id IN (SELECT value FROM json_each(?)) GROUP BY book_id) AS r
 				WHERE books.id = r.book_id`, string(ids))
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO audit_events (at, type, book_id, user_id, transaction_id, data)
+				SELECT unixepoch(), 'loan.returned', book_id, user_id, id,
+				       json_object('returned_at', strftime('%Y-%m-%dT%H:%M:%SZ', returned_at, 'unixepoch'))
+				FROM loans WHERE id IN (SELECT value FROM json_each(?))`, string(ids))
 			return err
 		})
 	},
@@ -97,7 +112,14 @@ var rawSQL = storetest.RawSQL{
 				pairs[i] = [2]int64{c.BookID, c.TotalQty}
 			}
 			payload, _ := json.Marshal(pairs)
-			_, err := tx.ExecContext(ctx, `UPDATE books SET totalqty = item.value ->> 1, updated_at = unixepoch()
+			_, err := tx.ExecContext(ctx, `INSERT INTO audit_events (at, type, book_id, data)
+				SELECT unixepoch(), 'stock.changed', books.id, json_object('before', books.totalqty, 'after', item.value ->> 1)
+				FROM json_each(?) AS item JOIN books ON books.id = item.value ->> 0
+				WHERE books.totalqty <> item.value ->> 1`, string(payload))
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE books SET totalqty = item.value ->> 1, updated_at = unixepoch()
 				FROM json_each(?) AS item WHERE books.id = item.value ->> 0`, string(payload))
 			return err
 		})
