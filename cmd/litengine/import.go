@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -36,7 +35,7 @@ func importCatalogue(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return errors.New("import needs exactly one FILE")
+		return fmt.Errorf("import needs exactly one FILE after its flags, got %q (flags come first: import --db PATH FILE)", fs.Args())
 	}
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	_ "net/http/pprof" // profiles for --debug-addr
+	"net/url"
 	"strings"
 	"time"
 
@@ -57,6 +58,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"max-return": int64(*maxReturn), "max-inventory": int64(*maxInventory), "shutdown-timeout": int64(*shutdownTimeout),
 		"request-timeout": int64(*reqTimeout), "max-in-flight": int64(*maxInFlight), "read-header-timeout": int64(*readHeader),
 		"read-timeout": int64(*readTimeout), "idle-timeout": int64(*idleTimeout), "max-header-bytes": int64(*maxHeaderBytes)}); err != nil {
+		return err
+	}
+	if err := validOrigins(splitList(*corsOrigins)); err != nil {
 		return err
 	}
 	log, err := newLogger(stdout, *logFormat, *logLevel)
@@ -144,6 +148,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// validOrigins accepts "*" or browser origins: scheme and host, no path.
+func validOrigins(origins []string) error {
+	for _, o := range origins {
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return fmt.Errorf("--cors-origins: %q is not an origin such as https://dashboard.example.org", o)
+		}
+	}
 	return nil
 }
 
