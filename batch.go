@@ -110,10 +110,11 @@ func JudgeBorrow(p *Policies, bookIDs []int64, f BorrowFacts) error {
 	return BatchError("Nothing was borrowed: some books are unknown, unavailable, or not allowed for this member now.", items)
 }
 
-// JudgeRenew returns the error of a renewal that must not happen, naming
-// every loan it refuses, or nil. loans holds the known loans by transaction
-// ID and users their members.
-func JudgeRenew(p *Policies, transactionIDs []string, loans map[string]*Loan, users map[int64]*User) error {
+// JudgeRenew returns the error of a renewal at now that must not happen,
+// naming every loan it refuses, or nil. loans holds the known loans by
+// transaction ID and users their members. An overdue loan is not renewed:
+// it must be returned, so that its late fee is assessed.
+func JudgeRenew(p *Policies, transactionIDs []string, loans map[string]*Loan, users map[int64]*User, now time.Time) error {
 	var items []ItemError
 	for i, id := range transactionIDs {
 		item := ItemError{Field: "transaction_ids", Index: i, TransactionID: id}
@@ -125,6 +126,9 @@ func JudgeRenew(p *Policies, transactionIDs []string, loans map[string]*Loan, us
 			item.Code, item.Detail = ItemAlreadyReturned, fmt.Sprintf("Transaction %s was already returned.", id)
 		case users[l.UserID].Suspended:
 			item.Code, item.Detail = ItemUserSuspended, fmt.Sprintf("Member %d is suspended and may not renew.", l.UserID)
+		case now.After(l.DueAt):
+			item.Code, item.Detail = ItemOverdue, fmt.Sprintf("Transaction %s was due at %s: return it, which assesses its late fee, then borrow again.",
+				id, l.DueAt.UTC().Format(time.RFC3339))
 		case l.Renewals >= p.For(users[l.UserID].Category).MaxRenewals:
 			item.Code, item.Detail = ItemRenewalLimit, fmt.Sprintf("Transaction %s was renewed %d times, the most allowed.", id, l.Renewals)
 		default:

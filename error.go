@@ -35,6 +35,7 @@ const (
 	ItemUserSuspended = "user_suspended"  // the member is suspended
 	ItemUnpaidFees    = "unpaid_fees"     // the member owes more than the policy allows
 	ItemRenewalLimit  = "renewal_limit"   // the loan was renewed as often as the policy allows
+	ItemOverdue       = "overdue"         // the loan is past due: it may be returned, not renewed
 )
 
 // Error is the one error type of LitEngine. Stores and services return it for

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -122,7 +123,7 @@ func actFor(ctx context.Context, userID int64) error {
 // ownLoans refuses a member key returning or renewing loans of other members, naming
 // each. Unknown IDs are left for the store to report. A loan never changes
 // hands, so this check cannot go stale before the return runs.
-func (s *Server) ownLoans(ctx context.Context, transactionIDs []string) error {
+func (s *Server) ownLoans(ctx context.Context, operation string, transactionIDs []string) error {
 	p := litengine.PrincipalFromContext(ctx)
 	if p == nil || p.Role != litengine.RoleMember {
 		return nil
@@ -144,7 +145,17 @@ func (s *Server) ownLoans(ctx context.Context, transactionIDs []string) error {
 	}
 	if items != nil {
 		return &litengine.Error{Code: litengine.EFORBIDDEN, Items: items,
-			Message: "Nothing was returned: a member key returns only its own member's loans."}
+			Message: fmt.Sprintf("Nothing was %sed: a member key may %s only its own member's loans.", operation, operation)}
+	}
+	return nil
+}
+
+// validID refuses an identifier from a path or query that no stored id can
+// be: empty, too long, or holding control characters or invalid UTF-8,
+// which some databases cannot even compare.
+func validID(what, id string) error {
+	if id == "" || len(id) > 64 || !litengine.Printable(id) {
+		return litengine.Errorf(litengine.EINVALID, "%s must be 1 to 64 printable characters.", what)
 	}
 	return nil
 }

@@ -107,7 +107,7 @@ func (s *Server) loanBatch(ctx context.Context, operation string, ids []string) 
 	if err := litengine.ValidateReturn(ids); err != nil {
 		return err
 	}
-	return s.ownLoans(ctx, ids)
+	return s.ownLoans(ctx, operation, ids)
 }
 
 // tooMany refuses a batch over its configured cap before it reaches the store.

@@ -2298,10 +2298,11 @@ func (s *Server) handlePayFeesRequest(args [0]string, argsEscaped bool, w http.R
 
 // handleRenewLoansRequest handles renewLoans operation.
 //
-// Extends each loan's `due_at` by the member's renewal period, from the later of the current due date
-// and now. Unknown IDs (404, `not_found`), returned loans (409, `already_returned`), loans renewed as
-// often as the policy allows (409, `renewal_limit`) and loans of suspended members (409,
-// `user_suspended`) fail the whole batch; each is named in `errors`.
+// Extends each loan's `due_at` by the member's renewal period, from the later of the current due date.
+// Unknown IDs (404, `not_found`), returned loans (409, `already_returned`), loans renewed as often as
+// the policy allows (409, `renewal_limit`), overdue loans (409, `overdue`: return them, which assesses
+// the late fee) and loans of suspended members (409, `user_suspended`) fail the whole batch; each is
+// named in `errors`.
 //
 // POST /api/renew
 func (s *Server) handleRenewLoansRequest(args [0]string, argsEscaped bool, w http.ResponseWriter, r *http.Request) {

@@ -2106,7 +2106,7 @@ type ProblemItem struct {
 	// Machine-readable reason: `not_found`, `unavailable`, `duplicate`, `already_returned`,
 	// `below_on_loan`, `invalid` (a value that breaks the schema, such as an id below 1), `forbidden`
 	// (another member's loan), `already_on_loan`, `loan_limit`, `user_suspended`, `unpaid_fees` (borrowing
-	// rules), `renewal_limit`, `settled`, `overpayment`.
+	// rules), `renewal_limit`, `overdue`, `settled`, `overpayment`.
 	Code   string `json:"code"`
 	Detail string `json:"detail"`
 	// JSON pointer to the offending item of the request body.

@@ -330,7 +330,7 @@ func (db *DB) Renew(ctx context.Context, transactionIDs []string) ([]*litengine.
 		if err != nil {
 			return uncommitted(err)
 		}
-		if err := litengine.JudgeRenew(db.policies, transactionIDs, byID, users); err != nil {
+		if err := litengine.JudgeRenew(db.policies, transactionIDs, byID, users, now); err != nil {
 			return err
 		}
 		loans = make([]*litengine.Loan, len(transactionIDs))

@@ -255,7 +255,7 @@ func (db *DB) Renew(ctx context.Context, transactionIDs []string) ([]*litengine.
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if err := litengine.JudgeRenew(db.policies, transactionIDs, loans, users); err != nil {
+		if err := litengine.JudgeRenew(db.policies, transactionIDs, loans, users, now); err != nil {
 			return err
 		}
 

@@ -220,11 +220,15 @@ func testRenew(t *testing.T, c *circClient) {
 	if Dump(t, c.db) != dump {
 		t.Fatal("a refused renewal changed the database")
 	}
-	// Renewing late gives the full period from today.
+	// An overdue loan is not renewed: it is returned, and its fee assessed.
 	c.clock.Set(time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC))
-	r = decode[struct{ Renewals []wireLoan }](t, c.post("/api/renew", idsJSON(la.TransactionID)).must(t, 200))
-	if r.Renewals[0].DueAt != "2026-04-16T21:59:59Z" {
-		t.Fatalf("late renewal due %s, want 2026-04-16T21:59:59Z", r.Renewals[0].DueAt)
+	dump = Dump(t, c.db)
+	p = wantProblem(t, c.post("/api/renew", idsJSON(la.TransactionID)), 409)
+	if len(p.Errors) != 1 || p.Errors[0].Code != litengine.ItemOverdue {
+		t.Fatalf("renewing an overdue loan: %+v", p.Errors)
+	}
+	if Dump(t, c.db) != dump {
+		t.Fatal("a refused renewal changed the database")
 	}
 	// Returned loans, unknown ids and suspended members are refused.
 	c.post("/api/return", idsJSON(lc.TransactionID)).must(t, 200)
