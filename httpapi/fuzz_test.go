@@ -32,8 +32,10 @@ func FuzzRequest(f *testing.F) {
 		"{\"title\":\"\xff\"}",
 		`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`,
 		`{"inventory":[{"bookid":1e3,"totalqty":-0}]}`,
+		`{"payments":[{"fee_id":"x","amount":1}]}`,
+		`{"role":"member","user_id":1,"name":"n"}`,
 	} {
-		for path := range 5 {
+		for path := range 8 {
 			f.Add(uint8(path), []byte(seed))
 		}
 	}
@@ -51,7 +53,7 @@ func FuzzRequest(f *testing.F) {
 	}
 	handler := httpapi.NewServer(store, httpapi.Limits{}, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler()
 	admin := storetest.NewKey(f, store, litengine.RoleAdmin, 0)
-	paths := []string{"/api/borrow", "/api/return", "/api/inventory", "/api/books", "/api/users"}
+	paths := []string{"/api/borrow", "/api/return", "/api/inventory", "/api/books", "/api/users", "/api/renew", "/api/fees/pay", "/api/keys"}
 
 	f.Fuzz(func(t *testing.T, path uint8, body []byte) {
 		req := httptest.NewRequest(http.MethodPost, paths[int(path)%len(paths)], strings.NewReader(string(body)))
