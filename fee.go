@@ -137,3 +137,11 @@ func ValidateWaiveReason(reason string) (string, error) {
 	}
 	return reason, nil
 }
+
+// CurrencyMismatch is the error of opening a database whose fees are in
+// another currency than the policy's: amounts in two currencies cannot be
+// added, so the engine refuses to start rather than mix them.
+func CurrencyMismatch(stored, policy string) error {
+	return fmt.Errorf("the database holds fees in %s, but the policy's currency is %s: amounts in two currencies "+
+		"cannot be added; keep currency %s in the policy", stored, policy, stored)
+}

@@ -107,6 +107,15 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	var other string
+	err = db.pool.QueryRow(ctx, `SELECT currency FROM fees WHERE currency <> $1 LIMIT 1`, db.policies.Currency).Scan(&other)
+	if err == nil {
+		err = litengine.CurrencyMismatch(other, db.policies.Currency)
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		db.pool.Close()
+		return nil, err
+	}
 	return db, nil
 }
 

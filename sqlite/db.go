@@ -125,6 +125,15 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db.reader.SetMaxOpenConns(n)
 	db.reader.SetMaxIdleConns(n)
+	var other string
+	err = db.reader.QueryRowContext(ctx, `SELECT currency FROM fees WHERE currency <> ? LIMIT 1`, db.policies.Currency).Scan(&other)
+	if err == nil {
+		err = litengine.CurrencyMismatch(other, db.policies.Currency)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
