@@ -51,6 +51,14 @@ type AuditFilter struct {
 	Limit         int
 }
 
+// Validate checks the filter's identifiers.
+func (f *AuditFilter) Validate() error {
+	if f.TransactionID != "" {
+		return CheckID("transaction_id", f.TransactionID)
+	}
+	return nil
+}
+
 // StockAudit compares a book's stored counters with its loans.
 type StockAudit struct {
 	BookID      int64

@@ -81,7 +81,7 @@ func ValidatePayments(payments []FeePayment) error {
 	seen := make(map[string]int, len(payments))
 	for i, p := range payments {
 		switch {
-		case p.FeeID == "" || len(p.FeeID) > 64 || !Printable(p.FeeID):
+		case !ValidID(p.FeeID):
 			items = append(items, ItemError{Field: "payments", Index: i, Code: ItemInvalid,
 				Detail: "A fee_id is a non-empty string of at most 64 printable characters."})
 		case p.Amount <= 0:

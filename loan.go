@@ -119,7 +119,7 @@ func ValidateReturn(ids []string) error {
 	var items []ItemError
 	seen := make(map[string]int, len(ids))
 	for i, id := range ids {
-		if id == "" || len(id) > 64 || !Printable(id) {
+		if !ValidID(id) {
 			items = append(items, ItemError{Field: "transaction_ids", Index: i, Code: ItemInvalid,
 				Detail: "A transaction id is a non-empty string of at most 64 printable characters."})
 		} else if first, dup := seen[id]; dup {

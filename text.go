@@ -29,6 +29,21 @@ func CleanText(s string) string {
 	return norm.NFC.String(strings.Join(strings.Fields(s), " "))
 }
 
+// ValidID reports whether id can be a stored identifier (a transaction, fee
+// or key id): 1 to 64 printable characters. Anything else is refused before
+// it reaches a database, some of which cannot even compare invalid UTF-8.
+func ValidID(id string) bool {
+	return id != "" && len(id) <= 64 && Printable(id)
+}
+
+// CheckID is ValidID as the error naming the field.
+func CheckID(field, id string) error {
+	if !ValidID(id) {
+		return Errorf(EINVALID, "%s must be 1 to 64 printable characters.", field)
+	}
+	return nil
+}
+
 // Printable reports whether s is valid UTF-8 without control characters, the
 // condition for text that is stored and shown to people.
 func Printable(s string) bool {

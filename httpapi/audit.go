@@ -17,11 +17,6 @@ func (s *Server) ListAuditEvents(ctx context.Context, params oas.ListAuditEvents
 	if err != nil {
 		return nil, err
 	}
-	if params.TransactionID.Set {
-		if err := validID("transaction_id", params.TransactionID.Value); err != nil {
-			return nil, err
-		}
-	}
 	limit := params.Limit.Or(100)
 	events, err := s.store.FindAuditEvents(ctx, litengine.AuditFilter{
 		BookID: params.BookID.Value, UserID: params.UserID.Value, TransactionID: params.TransactionID.Value,

@@ -149,13 +149,3 @@ func (s *Server) ownLoans(ctx context.Context, operation string, transactionIDs 
 	}
 	return nil
 }
-
-// validID refuses an identifier from a path or query that no stored id can
-// be: empty, too long, or holding control characters or invalid UTF-8,
-// which some databases cannot even compare.
-func validID(what, id string) error {
-	if id == "" || len(id) > 64 || !litengine.Printable(id) {
-		return litengine.Errorf(litengine.EINVALID, "%s must be 1 to 64 printable characters.", what)
-	}
-	return nil
-}

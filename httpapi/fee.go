@@ -48,9 +48,6 @@ func (s *Server) PayFees(ctx context.Context, req *oas.PayRequest, _ oas.PayFees
 
 // WaiveFee forgives what a fee still owes.
 func (s *Server) WaiveFee(ctx context.Context, req *oas.WaiveRequest, params oas.WaiveFeeParams) (*oas.Fee, error) {
-	if err := validID("fee_id", params.FeeID); err != nil {
-		return nil, err
-	}
 	f, err := s.store.WaiveFee(ctx, params.FeeID, req.Reason)
 	if err != nil {
 		return nil, err

@@ -112,6 +112,9 @@ func eventData(data map[string]any) (string, error) {
 // in a generic plan, and picks that filter's (column, seq) index; each
 // combination is prepared once by the connection's statement cache.
 func (db *DB) FindAuditEvents(ctx context.Context, f litengine.AuditFilter) ([]*litengine.AuditEvent, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
 	var (
 		q    strings.Builder
 		args = []any{f.AfterSeq}

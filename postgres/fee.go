@@ -192,6 +192,9 @@ const (
 
 // WaiveFee forgives what a fee still owes, with a reason, in one round trip.
 func (db *DB) WaiveFee(ctx context.Context, feeID, reason string) (*litengine.Fee, error) {
+	if err := litengine.CheckID("fee_id", feeID); err != nil {
+		return nil, err
+	}
 	reason, err := litengine.ValidateWaiveReason(reason)
 	if err != nil {
 		return nil, err

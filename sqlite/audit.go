@@ -63,6 +63,9 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, now time.Time, evs a
 // that are set reach the SQL, so that the planner sees a plain equality and
 // picks that filter's (column, seq) index; each combination is prepared once.
 func (db *DB) FindAuditEvents(ctx context.Context, f litengine.AuditFilter) ([]*litengine.AuditEvent, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
 	var (
 		q    strings.Builder
 		args = []any{f.AfterSeq}

@@ -125,6 +125,9 @@ func (db *DB) PayFees(ctx context.Context, payments []litengine.FeePayment) ([]*
 
 // WaiveFee forgives what is outstanding of a fee, with a reason.
 func (db *DB) WaiveFee(ctx context.Context, feeID, reason string) (*litengine.Fee, error) {
+	if err := litengine.CheckID("fee_id", feeID); err != nil {
+		return nil, err
+	}
 	reason, err := litengine.ValidateWaiveReason(reason)
 	if err != nil {
 		return nil, err

@@ -78,6 +78,9 @@ func (db *DB) ListKeys(ctx context.Context, f litengine.KeyFilter) ([]*litengine
 
 // RevokeKey marks a key revoked; a second revocation keeps the first time.
 func (db *DB) RevokeKey(ctx context.Context, id string) (*litengine.APIKey, error) {
+	if err := litengine.CheckID("key_id", id); err != nil {
+		return nil, err
+	}
 	var k *litengine.APIKey
 	err := db.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		var err error
