@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -46,15 +45,11 @@ func (s *Server) withIdempotency(next http.Handler) http.Handler {
 			s.problem(w, r, http.StatusBadRequest, "Idempotency-Key must be sent once, as 1 to 255 visible ASCII characters (a UUID, say).")
 			return
 		}
-		body, err := io.ReadAll(r.Body) // already in memory: see withJSONBody
-		if err != nil {
-			s.problem(w, r, http.StatusBadRequest, "The request body could not be read.")
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		h := sha256.New()
 		h.Write([]byte(r.Method + " " + r.URL.Path + "\n" + r.Header.Get("Content-Type") + "\n"))
-		h.Write(body)
+		if st := stateOf(r.Context()); st != nil {
+			h.Write(st.body) // read whole by withJSONBody
+		}
 		rec := &litengine.IdempotencyRecord{Scope: p.KeyID, Key: key[0], RequestHash: h.Sum(nil)}
 
 		done, err := s.awaitIdempotent(w, r, rec)

@@ -30,6 +30,7 @@ const (
 type requestState struct {
 	errCode string // the domain code of the error the request failed with
 	items   int    // items in the body's top-level arrays: what a batch costs
+	body    []byte // the body, read whole by withJSONBody
 }
 
 func stateOf(ctx context.Context) *requestState {
@@ -196,7 +197,7 @@ func (s *Server) withJSONBody(next http.Handler) http.Handler {
 			return
 		}
 		if st := stateOf(r.Context()); st != nil {
-			st.items = items
+			st.items, st.body = items, data
 		}
 		if r.Header.Get("Content-Type") == "" {
 			r.Header.Set("Content-Type", "application/json")

@@ -6,27 +6,19 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/litengine/litengine"
 	"github.com/litengine/litengine/httpapi"
 	"github.com/litengine/litengine/ratelimit"
+	"github.com/litengine/litengine/storetest"
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // limited serves a store whose every role may spend 3 units at once and
 // gets one back a second, on a clock the test moves.
-func limited(t *testing.T, trusted ...string) (url, admin string, clk *clock) {
-	clk = &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+func limited(t *testing.T, trusted ...string) (url, admin string, clk *storetest.Clock) {
+	clk = storetest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	policy := func(name string) ratelimit.Policy {
 		return ratelimit.Policy{Name: name, Rate: 1, Period: time.Second, Burst: 3}
 	}

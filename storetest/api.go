@@ -108,7 +108,8 @@ func decode[T any](t testing.TB, r apiResponse) T {
 	return v
 }
 
-func (c *apiClient) do(method, path, contentType, body string) apiResponse {
+// do sends a request with the client's key; header adds name, value pairs.
+func (c *apiClient) do(method, path, contentType, body string, header ...string) apiResponse {
 	c.t.Helper()
 	req, err := http.NewRequest(method, c.url+path, strings.NewReader(body))
 	if err != nil {
@@ -119,6 +120,9 @@ func (c *apiClient) do(method, path, contentType, body string) apiResponse {
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	return c.send(req)
 }

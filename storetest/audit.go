@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"testing"
@@ -30,7 +31,10 @@ type WireEvent struct {
 func FetchEvents(t testing.TB, client *http.Client, base string, q url.Values, pageSize int) []WireEvent {
 	t.Helper()
 	var all []WireEvent
-	q = cloneValues(q)
+	q = maps.Clone(q)
+	if q == nil {
+		q = url.Values{}
+	}
 	q.Set("limit", fmt.Sprint(pageSize))
 	for {
 		resp, err := client.Get(base + "/api/audit?" + q.Encode())
@@ -62,14 +66,6 @@ func FetchEvents(t testing.TB, client *http.Client, base string, q url.Values, p
 		}
 		q.Set("cursor", page.NextCursor)
 	}
-}
-
-func cloneValues(q url.Values) url.Values {
-	out := url.Values{}
-	for k, v := range q {
-		out[k] = append([]string(nil), v...)
-	}
-	return out
 }
 
 type replayLoan struct {

@@ -42,14 +42,14 @@ func Bench(b *testing.B, h Harness, raw RawSQL) {
 	b.Run("Borrow5/http", func(b *testing.B) {
 		e := newBenchEnv(b, h)
 		for i := 0; b.Loop(); i++ {
-			e.post(b, "/api/borrow", fmt.Sprintf(`{"user_id":%d,"books":%s}`, e.userFor(i, 5), jsonIDs(batchOf(i, 5))), 201)
+			e.post(b, "/api/borrow", fmt.Sprintf(`{"user_id":%d,"books":%s}`, e.userFor(i), jsonIDs(batchOf(i, 5))), 201)
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
 	})
 	b.Run("Borrow5/rawsql", func(b *testing.B) {
 		e := newBenchEnv(b, h)
 		for i := 0; b.Loop(); i++ {
-			if err := raw.Borrow(context.Background(), e.db, e.userFor(i, 5), batchOf(i, 5)); err != nil {
+			if err := raw.Borrow(context.Background(), e.db, e.userFor(i), batchOf(i, 5)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -65,7 +65,7 @@ func Bench(b *testing.B, h Harness, raw RawSQL) {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				j := int(next.Add(1))
-				if _, err := e.store.Borrow(context.Background(), e.userFor(j, 5), batchOf(j, 5)); err != nil {
+				if _, err := e.store.Borrow(context.Background(), e.userFor(j), batchOf(j, 5)); err != nil {
 					b.Error(err)
 					return
 				}
@@ -80,7 +80,7 @@ func Bench(b *testing.B, h Harness, raw RawSQL) {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				j := int(next.Add(1))
-				if err := raw.Borrow(context.Background(), e.db, e.userFor(j, 5), batchOf(j, 5)); err != nil {
+				if err := raw.Borrow(context.Background(), e.db, e.userFor(j), batchOf(j, 5)); err != nil {
 					b.Error(err)
 					return
 				}
@@ -93,7 +93,7 @@ func Bench(b *testing.B, h Harness, raw RawSQL) {
 		e := newBenchEnv(b, h)
 		for i := 0; b.Loop(); i++ {
 			for _, id := range batchOf(i, 5) {
-				e.post(b, "/api/borrow", fmt.Sprintf(`{"user_id":%d,"books":[%d]}`, e.userFor(i, 5), id), 201)
+				e.post(b, "/api/borrow", fmt.Sprintf(`{"user_id":%d,"books":[%d]}`, e.userFor(i), id), 201)
 			}
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "batches/s")
@@ -155,7 +155,7 @@ type benchEnv struct {
 const benchUsers = 1001
 
 // userFor is the member of the i-th batch.
-func (e *benchEnv) userFor(i, _ int) int64 {
+func (e *benchEnv) userFor(i int) int64 {
 	return e.users[(i/10)%len(e.users)]
 }
 
@@ -207,7 +207,7 @@ func (e *benchEnv) post(b *testing.B, path, body string, want int) {
 func (e *benchEnv) borrowAll(b *testing.B, n int) [][]string {
 	batches := make([][]string, n)
 	for i := range batches {
-		loans, err := e.store.Borrow(context.Background(), e.userFor(i, 5), batchOf(i, 5))
+		loans, err := e.store.Borrow(context.Background(), e.userFor(i), batchOf(i, 5))
 		if err != nil {
 			b.Fatal(err)
 		}

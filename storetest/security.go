@@ -3,7 +3,6 @@ package storetest
 import (
 	"bytes"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -173,11 +172,7 @@ func testAPIIdempotency(t *testing.T, c *apiClient) {
 	a, b := c.createBook("A", 5), c.createBook("B", 5)
 	body := fmt.Sprintf(`{"user_id":%d,"books":[%d,%d]}`, user, a.ID, b.ID)
 	send := func(cl *apiClient, key, body string) apiResponse {
-		req, _ := http.NewRequest("POST", cl.url+"/api/borrow", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+cl.token)
-		req.Header.Set("Idempotency-Key", key)
-		return cl.send(req)
+		return cl.do("POST", "/api/borrow", "application/json", body, "Idempotency-Key", key)
 	}
 
 	const n = 20
@@ -225,11 +220,7 @@ func testAPIIdempotency(t *testing.T, c *apiClient) {
 	}
 	// A retried creation creates once and answers with the same Location.
 	create := func() apiResponse {
-		req, _ := http.NewRequest("POST", c.url+"/api/users", strings.NewReader(`{"name":"Once"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+c.token)
-		req.Header.Set("Idempotency-Key", "new-member-1")
-		return c.send(req)
+		return c.do("POST", "/api/users", "application/json", `{"name":"Once"}`, "Idempotency-Key", "new-member-1")
 	}
 	first, again := create().must(t, 201), create().must(t, 201)
 	if !bytes.Equal(first.body, again.body) || again.header.Get("Location") == "" || again.header.Get("Location") != first.header.Get("Location") ||

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,30 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/litengine/litengine/internal/testredis"
 )
-
-// redisURL is the Redis of the tests, or a skip (a failure under CI).
-func redisURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("LITENGINE_TEST_REDIS")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opts)
-	defer c.Close()
-	if err := c.Ping(t.Context()).Err(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Redis at %s is required under CI: %v", url, err)
-		}
-		t.Skipf("Redis at %s is unreachable (%v); set LITENGINE_TEST_REDIS", url, err)
-	}
-	return url
-}
 
 // newKeyedDB makes a SQLite database with one admin key and returns both.
 func newKeyedDB(t *testing.T, bin string) (db, key string) {
@@ -70,7 +47,7 @@ func get(t *testing.T, url, key string) *http.Response {
 // one key: together they admit no more than one budget, the burst plus
 // what the rate refills while the test runs.
 func TestSharedRateLimit(t *testing.T) {
-	url := redisURL(t)
+	url := testredis.URL(t)
 	bin := buildBinary(t)
 	db, key := newKeyedDB(t, bin)
 	const rate, burst = 20, 10
